@@ -1,0 +1,24 @@
+"""Synthetic users (numpy only): latent interests, a response model, trajectory policies.
+
+All randomness is keyed by (seed, user, step, purpose) through
+:class:`KeyedRandom`, so counterfactual branches and reruns replay identical
+draws.
+"""
+
+from agents.keyed_random import KeyedRandom, Purpose
+from agents.policies import NO_CHOICE, LogitChoice, RandomTrajectory
+from agents.population import Population, PopulationConfig
+from agents.response import Response, ResponseConfig, UserModel
+
+__all__ = [
+    "NO_CHOICE",
+    "KeyedRandom",
+    "LogitChoice",
+    "Population",
+    "PopulationConfig",
+    "Purpose",
+    "RandomTrajectory",
+    "Response",
+    "ResponseConfig",
+    "UserModel",
+]

@@ -1,0 +1,72 @@
+"""Checks on what an adapter returns. Nothing is clipped or repaired.
+
+Every error is a ``ValueError`` subclass whose one-line message names the
+adapter, the row and the bad value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class AdapterError(ValueError):
+    """An adapter returned something that breaks the contract."""
+
+
+class InvalidSlateError(AdapterError):
+    """A slate has the wrong shape, dtype, an id out of range, a duplicate or a NaN."""
+
+
+class InvalidScoresError(AdapterError):
+    """A scoring adapter produced NaN scores or scores of the wrong shape."""
+
+
+class SlateSizeError(AdapterError):
+    """A slate cannot be filled: too few recommendable items for the requested size."""
+
+
+def validate_slates(
+    slates: object, n_rows: int, slate_size: int, n_items: int, adapter: str
+) -> np.ndarray:
+    """Return ``slates`` as an int64 array after checking the whole contract.
+
+    Checks, in order: ndarray, no NaN, integer dtype, shape
+    ``(n_rows, slate_size)``, every id in ``[0, n_items)``, no duplicate id
+    within a row. Cost O(n_rows * slate_size * log slate_size).
+
+    Raises:
+        InvalidSlateError: naming ``adapter``, the first bad row and value.
+    """
+    if not isinstance(slates, np.ndarray):
+        raise InvalidSlateError(
+            f"{adapter}.recommend returned {type(slates).__name__}, expected a numpy ndarray"
+        )
+    if slates.dtype.kind in "fc":
+        bad = np.argwhere(np.isnan(slates))
+        if bad.size:
+            row = bad[0][0] if slates.ndim > 1 else 0
+            raise InvalidSlateError(f"{adapter}.recommend returned NaN in row {row}")
+    if slates.dtype.kind not in "iu":
+        raise InvalidSlateError(
+            f"{adapter}.recommend returned dtype {slates.dtype}, expected an integer dtype"
+        )
+    if slates.shape != (n_rows, slate_size):
+        raise InvalidSlateError(
+            f"{adapter}.recommend returned shape {slates.shape}, "
+            f"expected ({n_rows}, {slate_size})"
+        )
+    out_of_range = (slates < 0) | (slates >= n_items)
+    if out_of_range.any():
+        row, col = np.argwhere(out_of_range)[0]
+        raise InvalidSlateError(
+            f"{adapter}.recommend returned item id {slates[row, col]} in row {row}, "
+            f"outside [0, {n_items})"
+        )
+    ordered = np.sort(slates, axis=1)
+    repeated = ordered[:, 1:] == ordered[:, :-1]
+    if repeated.any():
+        row, col = np.argwhere(repeated)[0]
+        raise InvalidSlateError(
+            f"{adapter}.recommend returned item id {ordered[row, col]} twice in row {row}"
+        )
+    return slates.astype(np.int64, copy=False)

@@ -1,0 +1,86 @@
+"""Shared fixtures: a tiny corpus and random histories (no simulator import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+from recommenders import History, HistoryBatch
+
+
+@dataclass(frozen=True)
+class TinyCorpus:
+    n_items: int
+    cluster: np.ndarray
+    creator: np.ndarray
+    popularity: np.ndarray
+
+
+def tiny_corpus(
+    n_items: int = 60, n_clusters: int = 5, n_creators: int = 12, seed: int = 0
+) -> TinyCorpus:
+    rng = np.random.default_rng(seed)
+    creator = rng.integers(0, n_creators, n_items)
+    # Popularity with many ties, so tie-breaking is exercised.
+    return TinyCorpus(
+        n_items=n_items,
+        cluster=creator % n_clusters,
+        creator=creator,
+        popularity=rng.integers(0, 8, n_items).astype(float),
+    )
+
+
+def history(items, feedback=None) -> History:
+    items = np.asarray(items, np.int64)
+    feedback = np.zeros(len(items), np.int64) if feedback is None else np.asarray(feedback)
+    return History(items, feedback, np.ones(len(items)))
+
+
+def random_batch(
+    rng: np.random.Generator, n_rows: int, n_items: int, max_len: int, n_feedback: int = 5
+) -> HistoryBatch:
+    """Histories of random length (0..max_len), items with repeats, random feedback codes."""
+    rows = []
+    for _ in range(n_rows):
+        t = int(rng.integers(0, max_len + 1))
+        rows.append(
+            History(rng.integers(0, n_items, t), rng.integers(0, n_feedback, t), rng.random(t))
+        )
+    return HistoryBatch.of(rows)
+
+
+def histories_strategy(n_items: int, max_rows: int = 6, max_len: int = 12):
+    """Hypothesis strategy for a list of Histories over ``n_items`` items."""
+    event = st.tuples(st.integers(0, n_items - 1), st.integers(0, 4))
+    one = st.lists(event, max_size=max_len).map(
+        lambda events: history([e[0] for e in events], [e[1] for e in events])
+    )
+    return st.lists(one, min_size=1, max_size=max_rows)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> TinyCorpus:
+    return tiny_corpus()
+
+
+@pytest.fixture(scope="session")
+def make_corpus():
+    return tiny_corpus
+
+
+@pytest.fixture(scope="session")
+def make_history():
+    return history
+
+
+@pytest.fixture(scope="session")
+def make_batch():
+    return random_batch
+
+
+@pytest.fixture(scope="session")
+def histories():
+    return histories_strategy

@@ -1,0 +1,16 @@
+import pytest
+
+from agents import PopulationConfig
+from simulator import CorpusConfig, World, WorldConfig
+
+SMALL = WorldConfig(
+    seed=3,
+    corpus=CorpusConfig(n_items=300, n_clusters=6, n_creators=30),
+    population=PopulationConfig(n_users=60),
+)
+
+
+@pytest.fixture(scope="session")
+def small_world() -> World:
+    """A world small enough for property tests (300 items, 60 users)."""
+    return World.generate(SMALL)

@@ -1,0 +1,110 @@
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from simulator import Corpus, CorpusConfig, World, WorldConfig, WorldFileError
+from simulator.world import WORLD_VERSION
+
+
+def test_generation_is_seeded(small_world):
+    again = World.generate(small_world.config)
+    assert again.fingerprint == small_world.fingerprint
+    other = World.generate(small_world.config, seed=small_world.config.seed + 1)
+    assert other.fingerprint != small_world.fingerprint
+
+
+def test_creators_concentrate_in_one_or_two_clusters():
+    corpus = Corpus.generate(CorpusConfig(), seed=0)
+    pairs = np.unique(np.stack([corpus.creator, corpus.cluster]), axis=1)
+    clusters_per_creator = np.bincount(pairs[0], minlength=corpus.n_creators)
+    assert clusters_per_creator.min() == 1
+    assert clusters_per_creator.max() == 2
+    assert 0.1 < (clusters_per_creator == 2).mean() < 0.5
+    assert np.isclose(corpus.popularity.sum(), 1.0)
+    assert np.allclose(np.linalg.norm(corpus.embedding, axis=1), 1.0)
+
+
+def test_save_load_round_trip(small_world, tmp_path):
+    path = small_world.save(tmp_path / "world.npz")
+    loaded = World.load(path)
+    assert loaded.fingerprint == small_world.fingerprint
+    assert loaded.config == small_world.config
+    users = np.arange(10)
+    items = np.arange(10)
+    a = small_world.user_model(1).respond(users, items, 0)
+    b = loaded.user_model(1).respond(users, items, 0)
+    assert np.array_equal(a.feedback, b.feedback) and np.array_equal(a.dwell, b.dwell)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(WorldFileError, match="does not exist"):
+        World.load(tmp_path / "nope.npz")
+
+
+def test_corrupt_file(tmp_path):
+    path = tmp_path / "world.npz"
+    path.write_bytes(b"this is not a zip archive")
+    with pytest.raises(WorldFileError, match="not a readable world archive"):
+        World.load(path)
+
+
+def test_truncated_file(small_world, tmp_path):
+    path = small_world.save(tmp_path / "world.npz")
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(WorldFileError, match="world file"):
+        World.load(path)
+
+
+def _rewrite_header(path, header):
+    with np.load(path, allow_pickle=False) as archive:
+        data = {name: archive[name] for name in archive.files}
+    data["header"] = np.array(json.dumps(header))
+    np.savez(path, **data)
+
+
+def test_other_version(small_world, tmp_path):
+    path = small_world.save(tmp_path / "world.npz")
+    header = {"format": "responsiveness-world", "version": WORLD_VERSION + 1, "config": {}}
+    _rewrite_header(path, header)
+    with pytest.raises(WorldFileError, match=f"version {WORLD_VERSION + 1}"):
+        World.load(path)
+
+
+def test_not_a_world(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, x=np.arange(3))
+    with pytest.raises(WorldFileError, match="no header"):
+        World.load(path)
+
+
+def test_inconsistent_arrays(small_world, tmp_path):
+    path = small_world.save(tmp_path / "world.npz")
+    with np.load(path, allow_pickle=False) as archive:
+        data = {name: archive[name] for name in archive.files}
+    data["creator"] = data["creator"][:-5]
+    np.savez(path, **data)
+    with pytest.raises(WorldFileError, match="inconsistent"):
+        World.load(path)
+
+
+def test_save_is_atomic(small_world, tmp_path):
+    path = small_world.save(tmp_path / "world.npz")
+    assert zipfile.is_zipfile(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["world.npz"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"n_items": 0}, "n_items"), ({"n_creators": 10, "n_items": 5}, "n_creators"),
+     ({"two_cluster_share": 2.0}, "two_cluster_share")],
+)
+def test_bad_corpus_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        CorpusConfig(**kwargs)
+
+
+def test_config_dict_round_trip():
+    config = WorldConfig(seed=5)
+    assert WorldConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
