@@ -75,7 +75,9 @@ class Population:
 
     def creator_affinity(self, users: np.ndarray, creators: np.ndarray) -> np.ndarray:
         """b(u, r) for paired arrays of users and creators (same shape)."""
-        return self.config.creator_sd * self._pair_draw(users, creators, Purpose.CREATOR_AFFINITY, True)
+        return self.config.creator_sd * self._pair_draw(
+            users, creators, Purpose.CREATOR_AFFINITY, True
+        )
 
     def creator_averse(self, users: np.ndarray, creators: np.ndarray) -> np.ndarray:
         """Boolean: does user u persistently dislike creator r."""

@@ -54,9 +54,13 @@ class ResponseConfig:
             if not 0 <= value <= 1:
                 raise ValueError(f"ResponseConfig.{name} must be in [0, 1], got {value}")
         if not 2 * self.dislike_base <= 1:
-            raise ValueError("ResponseConfig.dislike_base must be <= 0.5 (2 * base is a probability)")
+            raise ValueError(
+                "ResponseConfig.dislike_base must be <= 0.5 (2 * base is a probability)"
+            )
         if not self.dwell_noise_sd >= 0:
-            raise ValueError(f"ResponseConfig.dwell_noise_sd must be >= 0, got {self.dwell_noise_sd}")
+            raise ValueError(
+                f"ResponseConfig.dwell_noise_sd must be >= 0, got {self.dwell_noise_sd}"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)

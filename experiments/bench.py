@@ -19,7 +19,7 @@ from pathlib import Path
 
 from simulator import ResponsivenessConfig, World, WorldConfig
 from simulator.adapters import build_adapter
-from simulator.atomic import atomic_write_text
+from recommenders.atomic import atomic_write_text
 from simulator.bench import bench_adapter
 from simulator.report import package_versions
 
@@ -27,17 +27,32 @@ DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--adapter", action="append", metavar="SPEC",
-                        help=f"adapter to time (repeatable); default: {' '.join(DEFAULT_ADAPTERS)}")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--adapter",
+        action="append",
+        metavar="SPEC",
+        help=f"adapter to time (repeatable); default: {' '.join(DEFAULT_ADAPTERS)}",
+    )
     parser.add_argument("--n-users", type=int, default=2000, help="simulated users (default 2000)")
     parser.add_argument("--k", type=int, default=50, help="fork step (default 50)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per adapter; the fastest counts (default 3)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs per adapter; the fastest counts (default 3)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="world and behaviour seed (default 0)")
-    parser.add_argument("--out", type=Path, default=Path("runs/bench.json"), help="JSON output (default runs/bench.json)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/bench.json"),
+        help="JSON output (default runs/bench.json)",
+    )
     args = parser.parse_args(argv)
     try:
-        config = ResponsivenessConfig(n_users=args.n_users, k=args.k, seed=args.seed, cohort_size=args.n_users)
+        config = ResponsivenessConfig(
+            n_users=args.n_users, k=args.k, seed=args.seed, cohort_size=args.n_users
+        )
         base = WorldConfig()
         population = type(base.population)(**{**base.population.to_dict(), "n_users": args.n_users})
         world = World.generate(WorldConfig(args.seed, base.corpus, population, base.response))
@@ -56,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     record = {
         "benchmark": "responsiveness protocol",
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "processor": platform.processor()},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "processor": platform.processor(),
+        },
         "versions": package_versions(),
         "results": [r.to_dict() for r in results],
     }

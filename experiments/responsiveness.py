@@ -44,35 +44,64 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog=__doc__.split("\n\n", 1)[1],
     )
     parser.add_argument(
-        "--adapter", action="append", metavar="SPEC",
+        "--adapter",
+        action="append",
+        metavar="SPEC",
         help=f"recommender to measure; repeat to compare. Built-in: {', '.join(sorted(BUILTIN))}; "
         "filter:SPEC / filter-cluster:SPEC wrap SPEC in the FeedbackFilter heuristic; "
         "package.module:Class builds Class(corpus). "
         f"Default when neither --adapter nor --checkpoint is given: {' '.join(DEFAULT_ADAPTERS)}",
     )
     parser.add_argument(
-        "--checkpoint", action="append", metavar="PATH", default=[],
-        help="trained model checkpoint to measure (repeatable; loaded with recommenders.load_adapter)",
+        "--checkpoint",
+        action="append",
+        metavar="PATH",
+        default=[],
+        help="trained model checkpoint to measure (repeatable; read by recommenders.load_adapter)",
     )
-    parser.add_argument("--world", type=Path, help="world file (.npz); default: a synthetic world from --seed")
-    parser.add_argument("--save-world", type=Path, metavar="PATH", help="also save the generated world here")
+    parser.add_argument(
+        "--world", type=Path, help="world file (.npz); default: a synthetic world from --seed"
+    )
+    parser.add_argument(
+        "--save-world", type=Path, metavar="PATH", help="also save the generated world here"
+    )
     parser.add_argument("--n-users", type=int, default=2000, help="simulated users")
     parser.add_argument("--k", type=int, default=50, help="fork at the k-th consumed item")
     parser.add_argument("--slate-size", type=int, default=10, help="items per slate")
-    parser.add_argument("--horizon", type=int, default=1, help="slates observed after the fork (k+1..k+h)")
     parser.add_argument(
-        "--branches", default=",".join(DEFAULT_BRANCHES),
+        "--horizon", type=int, default=1, help="slates observed after the fork (k+1..k+h)"
+    )
+    parser.add_argument(
+        "--branches",
+        default=",".join(DEFAULT_BRANCHES),
         help="comma-separated branch actions, reference first: long_dwell or skip, "
         "optionally +dislike / +like / +dismiss",
     )
-    parser.add_argument("--policy", choices=("random", "logit"), default="random",
-                        help="trajectory policy before the fork (the paper's is random)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the world (if generated), behaviour and bootstrap")
-    parser.add_argument("--cohort-size", type=int, default=2000, help="users acting at the same simulated instants")
-    parser.add_argument("--batch-window", type=float, default=0.0,
-                        help="simulated time over which the service batches requests")
+    parser.add_argument(
+        "--policy",
+        choices=("random", "logit"),
+        default="random",
+        help="trajectory policy before the fork (the paper's is random)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the world (if generated), behaviour and bootstrap",
+    )
+    parser.add_argument(
+        "--cohort-size", type=int, default=2000, help="users acting at the same simulated instants"
+    )
+    parser.add_argument(
+        "--batch-window",
+        type=float,
+        default=0.0,
+        help="simulated time over which the service batches requests",
+    )
     parser.add_argument("--n-resamples", type=int, default=2000, help="bootstrap resamples")
-    parser.add_argument("--out", type=Path, default=Path("runs/responsiveness"), help="output folder")
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs/responsiveness"), help="output folder"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
@@ -82,7 +111,9 @@ def load_world(args: argparse.Namespace) -> World:
     if args.world is not None:
         return World.load(args.world)
     base = WorldConfig()
-    population = type(base.population)(**{**base.population.to_dict(), "n_users": max(args.n_users, 1)})
+    population = type(base.population)(
+        **{**base.population.to_dict(), "n_users": max(args.n_users, 1)}
+    )
     world = World.generate(WorldConfig(args.seed, base.corpus, population, base.response))
     if args.save_world is not None:
         world.save(args.save_world)
@@ -96,7 +127,7 @@ def build_models(args: argparse.Namespace, world: World) -> dict:
         load = getattr(recommenders, "load_adapter", None)
         if load is None:
             raise ValueError(
-                "--checkpoint needs recommenders.load_adapter, which this version does not have yet "
+                "--checkpoint needs recommenders.load_adapter, which this version lacks "
                 "(it arrives with the trained sequential models); use --adapter for now"
             )
         for path in args.checkpoint:
@@ -110,9 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = ResponsivenessConfig(
-            n_users=args.n_users, k=args.k, slate_size=args.slate_size, horizon=args.horizon,
-            branches=tuple(b for b in args.branches.split(",") if b), seed=args.seed,
-            policy=args.policy, cohort_size=args.cohort_size, batch_window=args.batch_window,
+            n_users=args.n_users,
+            k=args.k,
+            slate_size=args.slate_size,
+            horizon=args.horizon,
+            branches=tuple(b for b in args.branches.split(",") if b),
+            seed=args.seed,
+            policy=args.policy,
+            cohort_size=args.cohort_size,
+            batch_window=args.batch_window,
             n_resamples=args.n_resamples,
         )
         check_output_dir(args.out, args.overwrite)
@@ -121,11 +158,16 @@ def main(argv: list[str] | None = None) -> int:
         models = build_models(args, world)
         start = time.perf_counter()
         with tqdm(
-            total=total_user_steps(config) * len(models), unit="user-step",
-            disable=args.no_progress, desc="responsiveness", file=sys.stderr,
+            total=total_user_steps(config) * len(models),
+            unit="user-step",
+            disable=args.no_progress,
+            desc="responsiveness",
+            file=sys.stderr,
         ) as bar:
             runs = compare(world, models, config, progress=bar.update)
-        paths = write_run(args.out, runs, config, world, extra={"wall_seconds": time.perf_counter() - start})
+        paths = write_run(
+            args.out, runs, config, world, extra={"wall_seconds": time.perf_counter() - start}
+        )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

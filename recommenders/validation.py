@@ -52,8 +52,7 @@ def validate_slates(
         )
     if slates.shape != (n_rows, slate_size):
         raise InvalidSlateError(
-            f"{adapter}.recommend returned shape {slates.shape}, "
-            f"expected ({n_rows}, {slate_size})"
+            f"{adapter}.recommend returned shape {slates.shape}, expected ({n_rows}, {slate_size})"
         )
     out_of_range = (slates < 0) | (slates >= n_items)
     if out_of_range.any():

@@ -78,7 +78,9 @@ def _import_adapter(module_name: str, class_name: str, world: World) -> Recommen
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise AdapterSpecError(f"adapter {spec!r}: cannot import {module_name!r} ({error})") from None
+        raise AdapterSpecError(
+            f"adapter {spec!r}: cannot import {module_name!r} ({error})"
+        ) from None
     cls = getattr(module, class_name, None)
     if cls is None:
         raise AdapterSpecError(f"adapter {spec!r}: module {module_name!r} has no {class_name!r}")

@@ -34,7 +34,11 @@ class BenchResult:
 
 
 def bench_adapter(
-    world: World, name: str, adapter: RecommenderAdapter, config: ResponsivenessConfig, repeats: int = 3
+    world: World,
+    name: str,
+    adapter: RecommenderAdapter,
+    config: ResponsivenessConfig,
+    repeats: int = 3,
 ) -> BenchResult:
     """Time the whole protocol (simulation, fork, bootstrap excluded) ``repeats`` times."""
     if repeats < 1:

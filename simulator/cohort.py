@@ -41,7 +41,9 @@ class Cohort:
     def histories(self) -> HistoryBatch:
         """Read-only view of every user's history so far."""
         t = self.length
-        return HistoryBatch(self.items[:, :t], self.feedback[:, :t], self.dwell[:, :t], self._lengths)
+        return HistoryBatch(
+            self.items[:, :t], self.feedback[:, :t], self.dwell[:, :t], self._lengths
+        )
 
     def fork(self) -> Cohort:
         """An independent copy: same users, same history."""

@@ -45,11 +45,13 @@ class CorpusConfig:
                 raise ValueError(f"CorpusConfig.{name} must be positive, got {getattr(self, name)}")
         if self.n_creators > self.n_items:
             raise ValueError(
-                f"CorpusConfig.n_creators ({self.n_creators}) must not exceed n_items ({self.n_items})"
+                f"CorpusConfig.n_creators ({self.n_creators}) exceeds n_items ({self.n_items})"
             )
         for name in ("two_cluster_share", "secondary_item_share"):
             if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"CorpusConfig.{name} must be in [0, 1], got {getattr(self, name)}")
+                raise ValueError(
+                    f"CorpusConfig.{name} must be in [0, 1], got {getattr(self, name)}"
+                )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,7 +94,9 @@ class Corpus:
         c = config
         cluster_weight = rng.lognormal(0.0, c.cluster_size_sd, c.n_clusters)
         centroid = _unit(rng.normal(size=(c.n_clusters, c.dim)))
-        primary = rng.choice(c.n_clusters, size=c.n_creators, p=cluster_weight / cluster_weight.sum())
+        primary = rng.choice(
+            c.n_clusters, size=c.n_creators, p=cluster_weight / cluster_weight.sum()
+        )
         # A secondary cluster differs from the primary by a non-zero shift.
         shift = rng.integers(1, max(c.n_clusters, 2), size=c.n_creators)
         secondary = np.where(
@@ -112,7 +116,9 @@ class Corpus:
         popularity = np.exp(logit - logit.max())
         creator_offset = rng.normal(size=(c.n_creators, c.dim))
         embedding = _unit(
-            centroid[cluster] + 0.5 * creator_offset[creator] + 0.25 * rng.normal(size=(c.n_items, c.dim))
+            centroid[cluster]
+            + 0.5 * creator_offset[creator]
+            + 0.25 * rng.normal(size=(c.n_items, c.dim))
         )
         return cls(
             cluster=cluster.astype(np.int64),

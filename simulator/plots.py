@@ -10,7 +10,7 @@ percent (x100).
 Figures are drawn on a bare :class:`~matplotlib.figure.Figure` with the Agg
 canvas, never through ``pyplot``: no global state, no GUI backend, safe in
 worker threads. Each figure is saved as ``<stem>.png`` (150 dpi) and
-``<stem>.pdf``, each written atomically (:mod:`simulator.atomic`).
+``<stem>.pdf``, each written atomically (:mod:`recommenders.atomic`).
 
 Undefined values (NaN relative change) are drawn, never dropped: a hatched,
 unfilled bar labelled ``n/a`` in bar charts and an ``x`` on the zero line in
@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from simulator.atomic import atomic_path
+from recommenders.atomic import atomic_path
 
 __all__ = ["plot_horizon", "plot_responsiveness"]
 

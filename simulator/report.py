@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.atomic import atomic_write_bytes, atomic_write_text
+from recommenders.atomic import atomic_write_bytes, atomic_write_text
 from simulator.plots import plot_horizon, plot_responsiveness
 from simulator.responsiveness import ResponsivenessConfig, ResponsivenessRun
 from simulator.world import World
@@ -85,7 +85,10 @@ def write_run(
     """Write every result file of a comparison into ``out``; returns name -> path."""
     out.mkdir(parents=True, exist_ok=True)
     table = summary_table(runs)
-    paths = {"responsiveness.csv": out / "responsiveness.csv", "per_user.csv.gz": out / "per_user.csv.gz"}
+    paths = {
+        "responsiveness.csv": out / "responsiveness.csv",
+        "per_user.csv.gz": out / "per_user.csv.gz",
+    }
     atomic_write_bytes(paths["responsiveness.csv"], _csv_bytes(table))
     per_user = pd.concat([run.per_user for run in runs], ignore_index=True)
     atomic_write_bytes(paths["per_user.csv.gz"], _csv_bytes(per_user, compress=True))
@@ -109,7 +112,10 @@ def write_run(
     }
     paths["run.json"] = out / "run.json"
     atomic_write_text(paths["run.json"], json.dumps(record, indent=2, default=str) + "\n")
-    title = f"Responsiveness: {config.branches[1]} vs {config.branches[0]}, k={config.k}, n={config.n_users}"
+    title = (
+        f"Responsiveness: {config.branches[1]} vs {config.branches[0]}, "
+        f"k={config.k}, n={config.n_users}"
+    )
     for path in plot_responsiveness(table, out / "responsiveness", title=title):
         paths[path.name] = path
     if config.horizon > 1:
@@ -131,7 +137,7 @@ def format_table(table: pd.DataFrame) -> str:
             "change": (100 * table["relative_change"]).map("{:+.1f}%".format),
             "95% CI": [
                 f"[{100 * lo:+.1f}%, {100 * hi:+.1f}%]"
-                for lo, hi in zip(table["ci_low"], table["ci_high"])
+                for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
             ],
             "n": table["n"],
         }

@@ -85,7 +85,10 @@ class ResponsivenessConfig:
             (self.slate_size >= 1, f"slate_size must be >= 1, got {self.slate_size}"),
             (self.horizon >= 1, f"horizon must be >= 1, got {self.horizon}"),
             (self.cohort_size >= 1, f"cohort_size must be >= 1, got {self.cohort_size}"),
-            (self.policy in ("random", "logit"), f"policy must be random or logit, got {self.policy!r}"),
+            (
+                self.policy in ("random", "logit"),
+                f"policy must be random or logit, got {self.policy!r}",
+            ),
             (self.step_interval > 0, f"step_interval must be > 0, got {self.step_interval}"),
             (self.cohort_stagger >= 0, f"cohort_stagger must be >= 0, got {self.cohort_stagger}"),
             (0 < self.confidence < 1, f"confidence must be in (0, 1), got {self.confidence}"),
@@ -179,7 +182,7 @@ def _user_cohort(
     x_k = items
     record.x_k[users] = x_k
     branches = [cohort.fork() for _ in actions]
-    for branch, action in zip(branches, actions):
+    for branch, action in zip(branches, actions, strict=True):
         branch.append(x_k, int(action.feedback), action.dwell)
     for h in range(config.horizon):
         yield env.timeout(config.step_interval)
@@ -187,12 +190,16 @@ def _user_cohort(
         requests = [service.request(h_b) for h_b in histories]
         yield env.all_of(requests)
         step = config.k + h  # 0-based index of the consumption at paper step k+1+h
-        for b, (branch, request) in enumerate(zip(branches, requests)):
+        for b, (branch, request) in enumerate(zip(branches, requests, strict=True)):
             slates = request.value
             if on_slate is not None:
                 on_slate(SlateEvent(users, step + 1, b, histories[b], slates))
-            record.content[b, h, users] = slate_similarity(slates, corpus.cluster, corpus.cluster[x_k])
-            record.creator[b, h, users] = slate_similarity(slates, corpus.creator, corpus.creator[x_k])
+            record.content[b, h, users] = slate_similarity(
+                slates, corpus.cluster, corpus.cluster[x_k]
+            )
+            record.creator[b, h, users] = slate_similarity(
+                slates, corpus.creator, corpus.creator[x_k]
+            )
             tick(len(users))
             if h + 1 < config.horizon:
                 # Same keys in every branch: only the slates, never the draws, differ.
@@ -220,7 +227,9 @@ def measure_responsiveness(
     config.check_world(world)
     name = name or adapter.name
     actions = parse_branches(config.branches)
-    policy = RandomTrajectory() if config.policy == "random" else LogitChoice(no_choice_utility=-np.inf)
+    policy = (
+        RandomTrajectory() if config.policy == "random" else LogitChoice(no_choice_utility=-np.inf)
+    )
     model = world.user_model(config.seed)
     env = simpy.Environment()
     service = RecommenderService(
@@ -245,8 +254,18 @@ def measure_responsiveness(
         cohort = Cohort(users, capacity=config.k + h)
         env.process(
             _user_cohort(
-                env, cohort, service, world, model, policy, config, actions, record,
-                index * config.cohort_stagger, tick, on_slate,
+                env,
+                cohort,
+                service,
+                world,
+                model,
+                policy,
+                config,
+                actions,
+                record,
+                index * config.cohort_stagger,
+                tick,
+                on_slate,
             )
         )
     env.run()
@@ -295,8 +314,14 @@ def summarize(per_user: pd.DataFrame, config: ResponsivenessConfig) -> pd.DataFr
                         seed=config.seed,
                     )
                     rows.append(
-                        {"model": model, "reference": reference, "branch": branch,
-                         "kind": kind, "step": step, **asdict(result)}
+                        {
+                            "model": model,
+                            "reference": reference,
+                            "branch": branch,
+                            "kind": kind,
+                            "step": step,
+                            **asdict(result),
+                        }
                     )
     return pd.DataFrame(rows)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from agents import Population, PopulationConfig, ResponseConfig, UserModel
-from simulator.atomic import atomic_write_bytes
+from recommenders.atomic import atomic_write_bytes
 from simulator.corpus import Corpus, CorpusConfig
 
 WORLD_FORMAT = "responsiveness-world"
@@ -124,7 +124,9 @@ class World:
             with np.load(path, allow_pickle=False) as archive:
                 data = {name: archive[name] for name in archive.files}
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-            raise WorldFileError(f"world file {path} is not a readable world archive: {error}") from None
+            raise WorldFileError(
+                f"world file {path} is not a readable world archive: {error}"
+            ) from None
         if "header" not in data:
             raise WorldFileError(f"world file {path} has no header: not a world file")
         try:

@@ -20,7 +20,9 @@ def test_logit_choice_matches_softmax(user_model):
     slate = np.array([0, 1, 2, 3, 4])
     slates = np.tile(slate, (n, 1))
     policy = LogitChoice(temperature=1.0, no_choice_utility=0.0)
-    picks = np.array([policy.choose(keys, users[:1], s, slates[:1], user_model)[0] for s in range(3000)])
+    picks = np.array(
+        [policy.choose(keys, users[:1], s, slates[:1], user_model)[0] for s in range(3000)]
+    )
     mu = np.append(user_model.utility(np.zeros(5, np.int64), slate), 0.0)
     expected = np.exp(mu - mu.max())
     expected /= expected.sum()
@@ -31,5 +33,7 @@ def test_logit_choice_matches_softmax(user_model):
 def test_logit_without_no_choice_always_picks(user_model):
     keys = KeyedRandom(2)
     slates = np.tile(np.arange(10), (500, 1))
-    picks = LogitChoice(no_choice_utility=-np.inf).choose(keys, np.arange(500), 0, slates, user_model)
+    picks = LogitChoice(no_choice_utility=-np.inf).choose(
+        keys, np.arange(500), 0, slates, user_model
+    )
     assert (picks >= 0).all()

@@ -57,7 +57,9 @@ def test_bad_response_config(kwargs):
         ResponseConfig(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [{"n_users": 0}, {"creator_aversion_rate": 2.0}, {"cluster_sd": -1}])
+@pytest.mark.parametrize(
+    "kwargs", [{"n_users": 0}, {"creator_aversion_rate": 2.0}, {"cluster_sd": -1}]
+)
 def test_bad_population_config(kwargs):
     with pytest.raises(ValueError, match="PopulationConfig"):
         PopulationConfig(**kwargs)

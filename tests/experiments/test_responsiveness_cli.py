@@ -13,14 +13,30 @@ SMALL = ["--n-users", "40", "--k", "5", "--n-resamples", "200", "--no-progress"]
 def test_smoke_writes_every_output(responsiveness_cli, tmp_path, capsys):
     out = tmp_path / "run"
     code = responsiveness_cli.main(
-        ["--adapter", "popularity", "--adapter", "filter:popularity", *SMALL, "--horizon", "3",
-         "--out", str(out)]
+        [
+            "--adapter",
+            "popularity",
+            "--adapter",
+            "filter:popularity",
+            *SMALL,
+            "--horizon",
+            "3",
+            "--out",
+            str(out),
+        ]
     )
     assert code == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
-        ["responsiveness.csv", "per_user.csv.gz", "run.json", "responsiveness.png",
-         "responsiveness.pdf", "horizon.png", "horizon.pdf"]
+        [
+            "responsiveness.csv",
+            "per_user.csv.gz",
+            "run.json",
+            "responsiveness.png",
+            "responsiveness.pdf",
+            "horizon.png",
+            "horizon.pdf",
+        ]
     )
     assert (out / "responsiveness.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = pd.read_csv(out / "responsiveness.csv")
@@ -50,9 +66,14 @@ def test_same_seed_gives_byte_identical_csv(responsiveness_cli, tmp_path):
 def test_saved_world_reloads_to_the_same_result(responsiveness_cli, tmp_path):
     world = tmp_path / "world.npz"
     args = ["--adapter", "filter:popularity", *SMALL]
-    assert responsiveness_cli.main([*args, "--save-world", str(world), "--out", str(tmp_path / "a")]) == 0
+    assert (
+        responsiveness_cli.main([*args, "--save-world", str(world), "--out", str(tmp_path / "a")])
+        == 0
+    )
     assert World.load(world).n_users == 40
-    assert responsiveness_cli.main([*args, "--world", str(world), "--out", str(tmp_path / "b")]) == 0
+    assert (
+        responsiveness_cli.main([*args, "--world", str(world), "--out", str(tmp_path / "b")]) == 0
+    )
     a = (tmp_path / "a" / "responsiveness.csv").read_bytes()
     assert a == (tmp_path / "b" / "responsiveness.csv").read_bytes()
 
@@ -65,8 +86,14 @@ def test_saved_world_reloads_to_the_same_result(responsiveness_cli, tmp_path):
         (["--k", "0"], "error: k must be >= 1, got 0"),
         (["--slate-size", "6000"], "error: slate_size 6000 exceeds the world's 5000 items"),
         (["--adapter", "nonsense"], "error: unknown adapter 'nonsense'"),
-        (["--adapter", "no_such_module:Thing"], "error: adapter 'no_such_module:Thing': cannot import"),
-        (["--adapter", "simulator:World"], "error: adapter 'simulator:World' is not a RecommenderAdapter subclass"),
+        (
+            ["--adapter", "no_such_module:Thing"],
+            "error: adapter 'no_such_module:Thing': cannot import",
+        ),
+        (
+            ["--adapter", "simulator:World"],
+            "error: adapter 'simulator:World' is not a RecommenderAdapter subclass",
+        ),
         (["--branches", "long_dwell,shout"], "error: unknown branch action 'shout'"),
         (["--checkpoint", "model.pt"], "error: --checkpoint needs recommenders.load_adapter"),
     ],
@@ -85,9 +112,13 @@ def test_bad_input_is_one_clear_line(responsiveness_cli, tmp_path, capsys, args,
 def test_bad_world_files(responsiveness_cli, tmp_path, capsys):
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"garbage")
-    code = responsiveness_cli.main(["--world", str(corrupt), "--out", str(tmp_path / "x"), "--no-progress"])
+    code = responsiveness_cli.main(
+        ["--world", str(corrupt), "--out", str(tmp_path / "x"), "--no-progress"]
+    )
     assert code == 2
-    assert capsys.readouterr().err.startswith(f"error: world file {corrupt} is not a readable world archive")
+    assert capsys.readouterr().err.startswith(
+        f"error: world file {corrupt} is not a readable world archive"
+    )
 
 
 def test_refuses_to_overwrite(responsiveness_cli, tmp_path, capsys):
@@ -110,8 +141,19 @@ def test_acceptance_popularity_blind_filter_responsive(responsiveness_cli, tmp_p
     n_users, k = ("400", "20") if QUICK else ("2000", "50")
     out = tmp_path / "run"
     code = responsiveness_cli.main(
-        ["--adapter", "popularity", "--adapter", "filter:popularity", "--n-users", n_users, "--k", k,
-         "--no-progress", "--out", str(out)]
+        [
+            "--adapter",
+            "popularity",
+            "--adapter",
+            "filter:popularity",
+            "--n-users",
+            n_users,
+            "--k",
+            k,
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
     )
     assert code == 0
     table = pd.read_csv(out / "responsiveness.csv").set_index(["model", "kind"])

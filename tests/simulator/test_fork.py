@@ -19,9 +19,15 @@ def _trace(world, adapter, config):
 
     def keep(event):
         events.append(
-            (event.users.copy(), event.step, event.branch,
-             np.array(event.histories.items), np.array(event.histories.feedback),
-             np.array(event.histories.dwell), event.slates.copy())
+            (
+                event.users.copy(),
+                event.step,
+                event.branch,
+                np.array(event.histories.items),
+                np.array(event.histories.feedback),
+                np.array(event.histories.dwell),
+                event.slates.copy(),
+            )
         )
 
     run = measure_responsiveness(world, adapter, config, summary=False, on_slate=keep)
@@ -41,7 +47,9 @@ def _per_user(events, n_users, n_branches, k, horizon):
     return hist, slates
 
 
-settings_ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings_ = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @given(
@@ -64,8 +72,16 @@ def test_branches_differ_only_in_the_action(
     if filtered:
         adapter = FeedbackFilter(adapter, corpus)
     config = ResponsivenessConfig(
-        n_users=n_users, k=k, slate_size=5, horizon=horizon, branches=branches, seed=seed,
-        cohort_size=cohort_size, cohort_stagger=stagger, batch_window=window, n_resamples=100,
+        n_users=n_users,
+        k=k,
+        slate_size=5,
+        horizon=horizon,
+        branches=branches,
+        seed=seed,
+        cohort_size=cohort_size,
+        cohort_stagger=stagger,
+        batch_window=window,
+        n_resamples=100,
     )
     _, events = _trace(small_world, adapter, config)
     hist, slates = _per_user(events, n_users, len(branches), k, horizon)
@@ -94,14 +110,24 @@ def test_branches_differ_only_in_the_action(
 @settings_
 def test_feedback_blind_adapter_has_zero_responsiveness(small_world, seed, cohort_size):
     config = ResponsivenessConfig(
-        n_users=25, k=4, slate_size=5, horizon=2, seed=seed, cohort_size=cohort_size, n_resamples=100
+        n_users=25,
+        k=4,
+        slate_size=5,
+        horizon=2,
+        seed=seed,
+        cohort_size=cohort_size,
+        n_resamples=100,
     )
     run = measure_responsiveness(small_world, RandomAdapter(small_world.corpus, seed=1), config)
-    table = run.per_user.pivot_table(index=["user", "step"], columns="branch", values=["content", "creator"])
+    table = run.per_user.pivot_table(
+        index=["user", "step"], columns="branch", values=["content", "creator"]
+    )
     # RandomAdapter keys its draw on the whole history (feedback included), so
     # slates may differ; popularity must not.
     run = measure_responsiveness(small_world, PopularityAdapter(small_world.corpus), config)
-    table = run.per_user.pivot_table(index=["user", "step"], columns="branch", values=["content", "creator"])
+    table = run.per_user.pivot_table(
+        index=["user", "step"], columns="branch", values=["content", "creator"]
+    )
     for kind in ("content", "creator"):
         assert np.array_equal(table[kind]["long_dwell"], table[kind]["long_dwell+dislike"])
     assert (run.summary["relative_change"].fillna(0) == 0).all()
@@ -111,7 +137,10 @@ def test_results_do_not_depend_on_cohorts_or_batching(small_world):
     base = dict(n_users=40, k=5, slate_size=5, horizon=2, seed=9, n_resamples=200)
     adapter = FeedbackFilter(PopularityAdapter(small_world.corpus), small_world.corpus)
     reference = measure_responsiveness(small_world, adapter, ResponsivenessConfig(**base))
-    for extra in ({"cohort_size": 7}, {"cohort_size": 3, "cohort_stagger": 0.5, "batch_window": 0.7}):
+    for extra in (
+        {"cohort_size": 7},
+        {"cohort_size": 3, "cohort_stagger": 0.5, "batch_window": 0.7},
+    ):
         other = measure_responsiveness(small_world, adapter, ResponsivenessConfig(**base, **extra))
         assert reference.per_user.equals(other.per_user)
         assert reference.summary.equals(other.summary)

@@ -97,8 +97,11 @@ def test_save_is_atomic(small_world, tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"n_items": 0}, "n_items"), ({"n_creators": 10, "n_items": 5}, "n_creators"),
-     ({"two_cluster_share": 2.0}, "two_cluster_share")],
+    [
+        ({"n_items": 0}, "n_items"),
+        ({"n_creators": 10, "n_items": 5}, "n_creators"),
+        ({"two_cluster_share": 2.0}, "two_cluster_share"),
+    ],
 )
 def test_bad_corpus_config(kwargs, match):
     with pytest.raises(ValueError, match=match):

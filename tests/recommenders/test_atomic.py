@@ -1,4 +1,4 @@
-"""Tests of simulator.atomic."""
+"""Tests of recommenders.atomic."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from simulator import atomic
-from simulator.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from recommenders.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 
 
 def test_write_text_and_bytes(tmp_path):
