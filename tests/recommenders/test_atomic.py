@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from simulator import atomic
+from recommenders import atomic
 from recommenders.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 
 
