@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-import recommenders
+from recommenders.checkpoint import load_adapter
 from simulator import (
     DEFAULT_BRANCHES,
     ResponsivenessConfig,
@@ -123,15 +123,9 @@ def load_world(args: argparse.Namespace) -> World:
 def build_models(args: argparse.Namespace, world: World) -> dict:
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
     models = {spec: build_adapter(spec, world) for spec in (specs or [])}
-    if args.checkpoint:
-        load = getattr(recommenders, "load_adapter", None)
-        if load is None:
-            raise ValueError(
-                "--checkpoint needs recommenders.load_adapter, which this version lacks "
-                "(it arrives with the trained sequential models); use --adapter for now"
-            )
-        for path in args.checkpoint:
-            models[str(path)] = load(path, corpus=world.corpus)
+    for path in args.checkpoint:
+        adapter = load_adapter(path, corpus=world.corpus, fingerprint=world.fingerprint)
+        models[adapter.name] = adapter
     if len(models) != len(specs or []) + len(args.checkpoint):
         raise ValueError("each --adapter / --checkpoint may be named only once")
     return models

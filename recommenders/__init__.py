@@ -1,13 +1,16 @@
-"""Recommenders: the adapter contract, reference adapters and (later) trained models.
+"""Recommenders: the adapter contract, reference adapters, sequential models, losses, training.
 
 This package imports neither ``simulator`` nor ``agents``: a model author
-needs only this package.
+needs only this package. The torch-based parts (``load_adapter``,
+``SequentialModelAdapter``) are imported on first use, so the contract alone
+loads without torch.
 """
 
 from recommenders.adapter import CorpusLike, RecommenderAdapter, ScoringAdapter, top_k
 from recommenders.feedback_filter import FeedbackFilter
 from recommenders.history import PAD, Feedback, History, HistoryBatch
 from recommenders.itemknn import ItemKNNAdapter
+from recommenders.mixture import MixtureAdapter
 from recommenders.popularity import PopularityAdapter
 from recommenders.random_adapter import RandomAdapter
 from recommenders.validation import (
@@ -29,11 +32,26 @@ __all__ = [
     "InvalidScoresError",
     "InvalidSlateError",
     "ItemKNNAdapter",
+    "MixtureAdapter",
     "PopularityAdapter",
     "RandomAdapter",
     "RecommenderAdapter",
     "ScoringAdapter",
+    "SequentialModelAdapter",
     "SlateSizeError",
+    "load_adapter",
     "top_k",
     "validate_slates",
 ]
+
+
+def __getattr__(name: str):
+    if name == "load_adapter":
+        from recommenders.checkpoint import load_adapter
+
+        return load_adapter
+    if name == "SequentialModelAdapter":
+        from recommenders.model_adapter import SequentialModelAdapter
+
+        return SequentialModelAdapter
+    raise AttributeError(f"module 'recommenders' has no attribute {name!r}")

@@ -158,6 +158,10 @@ class HistoryBatch(Sequence[History]):
         """Boolean (n, width): True where a real event is stored."""
         return np.arange(self.width)[None, :] < self.lengths[:, None]
 
+    def take(self, rows: np.ndarray) -> HistoryBatch:
+        """The sub-batch of the given rows (a copy)."""
+        return HistoryBatch(self.items[rows], self.feedback[rows], self.dwell[rows], self.lengths[rows])
+
     def __len__(self) -> int:
         return self.items.shape[0]
 

@@ -9,11 +9,16 @@ statistics (item-kNN) or training sequences are built.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
+import pandas as pd
 import simpy
 
 from agents import LogitChoice
-from recommenders import HistoryBatch, RecommenderAdapter
+from recommenders import HistoryBatch, PopularityAdapter, RandomAdapter, RecommenderAdapter
+from recommenders.data import log_from_histories
+from recommenders.mixture import MixtureAdapter
 from simulator.cohort import Cohort
 from simulator.service import RecommenderService
 from simulator.world import World
@@ -51,3 +56,57 @@ def simulate_histories(
     env.process(user_cohort())
     env.run()
     return cohort.histories()
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """How interaction logs are drawn from a world.
+
+    ``logging``: ``random``, ``popularity``, or ``mixture`` (each user's
+    history served by popularity with probability ``1 - explore`` and by
+    uniform random with probability ``explore``, re-drawn every step).
+    """
+
+    n_users: int = 5000
+    n_steps: int = 100
+    logging: str = "mixture"
+    explore: float = 0.5
+    slate_size: int = 10
+    temperature: float = 1.0
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if self.logging not in LOGGING_POLICIES:
+            raise ValueError(f"logging must be one of {LOGGING_POLICIES}, got {self.logging!r}")
+        if not 0 <= self.explore <= 1:
+            raise ValueError(f"explore must be in [0, 1], got {self.explore}")
+        if self.n_users < 1 or self.n_steps < 1 or self.slate_size < 1:
+            raise ValueError("n_users, n_steps and slate_size must be >= 1")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+LOGGING_POLICIES = ("random", "popularity", "mixture")
+
+
+def logging_adapter(world: World, config: LogConfig) -> RecommenderAdapter:
+    """The logging recommender that ``config.logging`` names."""
+    random = RandomAdapter(world.corpus, seed=config.seed)
+    popularity = PopularityAdapter(world.corpus)
+    if config.logging == "random":
+        return random
+    if config.logging == "popularity":
+        return popularity
+    return MixtureAdapter([popularity, random], [1 - config.explore, config.explore], seed=config.seed)
+
+
+def make_logs(world: World, config: LogConfig) -> pd.DataFrame:
+    """Interaction log (user, position, item, feedback, dwell) of users 0..n_users-1."""
+    histories = simulate_histories(
+        world, logging_adapter(world, config), config.n_users, config.n_steps, seed=config.seed,
+        slate_size=config.slate_size, temperature=config.temperature,
+    )
+    return log_from_histories(histories)

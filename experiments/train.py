@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Train sequential recommenders (GRU, SASRec) in the paper's variants on interaction logs.
+
+Reads --logs DIR (world.npz + interactions.csv.gz from experiments/make_logs.py),
+trains each --model x --variant, and writes one checkpoint folder per model
+into --out (checkpoint.json, weights.pt, metrics.csv, learning_curve.png/.pdf),
+so that `experiments/responsiveness.py --world DIR/world.npz --checkpoint OUT/*`
+measures them directly.
+
+Variants: baseline, dislike_feature, dislike_feature_label (the paper's
+treatment), exclude_disliked, skip_label; `--variant all` trains all five.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from recommenders.data import LogError, Sequences, read_log
+from recommenders.fit import fit_variant
+from recommenders.models import ModelConfig
+from recommenders.training import TrainConfig
+from recommenders.variants import VARIANTS, get_variant
+from simulator import World
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--logs", type=Path, default=Path("runs/logs"), help="folder from make_logs.py")
+    parser.add_argument("--variant", action="append", metavar="NAME",
+                        help=f"variant to train (repeatable) or 'all'; one of {', '.join(VARIANTS)}")
+    parser.add_argument("--model", action="append", choices=("gru", "sasrec"),
+                        help="model kind (repeatable; default gru)")
+    parser.add_argument("--dim", type=int, default=64, help="embedding size (default 64)")
+    parser.add_argument("--max-len", type=int, default=50, help="events a model reads (default 50)")
+    parser.add_argument("--layers", type=int, default=None, help="layers (default 1 gru, 2 sasrec)")
+    parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
+    parser.add_argument("--patience", type=int, default=3, help="early-stopping patience (default 3)")
+    parser.add_argument("--batch-size", type=int, default=128, help="windows per batch (default 128)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    parser.add_argument("--grad-clip", type=float, default=None, help="max gradient norm (default off)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument("--out", type=Path, default=Path("runs/models"), help="checkpoint folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing checkpoints")
+    args = parser.parse_args(argv)
+    try:
+        names = args.variant or ["all"]
+        variants = list(VARIANTS.values()) if "all" in names else [get_variant(n) for n in names]
+        train_config = TrainConfig(
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+            seed=args.seed, device=args.device, grad_clip=args.grad_clip,
+        )
+        world = World.load(args.logs / "world.npz")
+        n_items = world.corpus.n_items
+        sequences = Sequences.from_log(read_log(args.logs / "interactions.csv.gz", n_items))
+        for kind in args.model or ["gru"]:
+            layers = args.layers if args.layers is not None else (1 if kind == "gru" else 2)
+            for variant in variants:
+                model_config = ModelConfig(
+                    kind=kind, dim=args.dim, max_len=args.max_len, n_layers=layers,
+                    features=variant.features,
+                )
+                with tqdm(total=args.epochs, desc=f"{kind}-{variant.name}", unit="epoch",
+                          file=sys.stderr) as bar:
+                    def progress(row, bar=bar):
+                        bar.set_postfix(loss=f"{row['train_loss']:.3f}", ndcg=f"{row['val_ndcg10']:.4f}")
+                        bar.update(1)
+
+                    fitted = fit_variant(
+                        sequences, variant, model_config, train_config, n_items, world.fingerprint,
+                        args.out, overwrite=args.overwrite, progress=progress,
+                    )
+                best = fitted.result.history.set_index("epoch").loc[fitted.result.best_epoch]
+                print(
+                    f"{fitted.checkpoint}: best epoch {fitted.result.best_epoch}, "
+                    f"NDCG@10 {best['val_ndcg10']:.4f}, Recall@10 {best['val_recall10']:.4f}, "
+                    f"disliked in top 10 {best['val_disliked_in_top10']:.4f}, "
+                    f"{fitted.result.events_per_second:,.0f} events/s",
+                    flush=True,
+                )
+    except (ValueError, LogError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Training a sequential recommender on an interaction log, the paper's eq. 1.
+
+Each training window of at most ``max_len`` events is fed to the model; the
+state before event t (after events < t) is trained on event t's label:
+positive (weight r) or negative (weight w) according to the variant's
+:class:`~recommenders.variants.LabelRule`, or no label. The batch loss is
+
+    L = ( - sum_pos r log p(y|s)  - sum_neg w log(1 - p(y|s)) ) / n_labels
+
+with the negative term's form chosen by ``variant.negative_loss``. The last
+``n_holdout`` events of each user are held out; after every epoch NDCG@10 on
+them decides early stopping, and the best epoch's weights are kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from recommenders.atomic import atomic_write_bytes
+from recommenders.data import Sequences, Slices, holdout_contexts, training_windows
+from recommenders.evaluation import evaluate
+from recommenders.history import Feedback
+from recommenders.inference import model_inputs
+from recommenders.losses import EmbeddingLogits, Objective
+from recommenders.models import SequentialRecommender
+from recommenders.variants import Variant
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings. ``grad_clip`` is the max global gradient norm (None = off)."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 3
+    n_holdout: int = 2
+    seed: int = 0
+    device: str = "cpu"
+    grad_clip: float | None = None
+    positive_loss: str = "softmax_ce"
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (self.lr > 0, f"lr must be > 0, got {self.lr}"),
+            (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
+            (self.n_holdout >= 1, f"n_holdout must be >= 1, got {self.n_holdout}"),
+            (self.grad_clip is None or self.grad_clip > 0, f"grad_clip must be > 0, got {self.grad_clip}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"TrainConfig: {message}")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"TrainConfig: device {self.device!r} requested but CUDA is not available")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """Per-epoch metrics and the epoch whose weights the model now holds."""
+
+    history: pd.DataFrame
+    best_epoch: int
+    events_per_second: float
+
+
+def window_labels(windows: Slices, variant: Variant) -> tuple[np.ndarray, np.ndarray]:
+    """Weights (n, L): +r positive, w negative (flagged), 0 none; and the negative flags."""
+    rule = variant.labels
+    valid = np.arange(windows.items.shape[1]) < windows.lengths[:, None]
+    positive = valid & np.isin(windows.feedback, rule.positive_feedback)
+    positive &= windows.dwell >= rule.min_positive_dwell
+    negative = valid & np.isin(windows.feedback, rule.negative_feedback)
+    weights = np.where(positive, rule.positive_weight, np.where(negative, rule.negative_weight, 0.0))
+    return weights, negative
+
+
+def _batch_loss(model, objective, variant, windows, weights, negative, idx, device):
+    inputs = model_inputs(
+        variant, windows.items[idx], windows.feedback[idx], windows.dwell[idx],
+        windows.lengths[idx], model.config.max_len, device,
+    )
+    states = model(*inputs)[:, :-1]  # state before event t predicts event t
+    w = torch.as_tensor(weights[idx], dtype=torch.float32, device=device)
+    labelled = w > 0
+    labels = inputs[0][labelled]
+    is_negative = torch.as_tensor(negative[idx], device=device)[labelled]
+    source = EmbeddingLogits(model.item_embedding.weight)
+    loss, parts = objective(source, states[labelled], labels, w[labelled], is_negative)
+    n_labels = max(int(labelled.sum()), 1)
+    return loss / n_labels, parts, n_labels
+
+
+def train_model(
+    model: SequentialRecommender,
+    variant: Variant,
+    sequences: Sequences,
+    config: TrainConfig,
+    metrics_path: str | Path | None = None,
+    progress: Callable[[dict], object] | None = None,
+) -> TrainResult:
+    """Train ``model`` in place on ``sequences``; see the module docstring."""
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    device = config.device
+    model.to(device)
+    max_len = model.config.max_len
+    train_seqs, full = sequences.split_last(config.n_holdout)
+    if variant.exclude_disliked_input:
+        # Windows are cut after the transform so each holds max_len kept events.
+        train_seqs = train_seqs.without_feedback(int(Feedback.DISLIKE))
+    windows = training_windows(train_seqs, max_len)
+    weights, negative = window_labels(windows, variant)
+    has_label = (weights > 0).any(axis=1)
+    windows = Slices(*(getattr(windows, f)[has_label] for f in Slices.__dataclass_fields__))
+    weights, negative = weights[has_label], negative[has_label]
+    if len(weights) == 0:
+        raise ValueError(f"variant {variant.name!r}: the training log has no labelled events")
+    contexts = holdout_contexts(full, config.n_holdout, max_len)
+    objective = Objective(positive=config.positive_loss, negative=variant.negative_loss)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    rows, best, best_epoch, best_state, stale = [], -np.inf, 0, None, 0
+    n_events = int(windows.lengths.sum())
+    total_time = 0.0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        start = time.perf_counter()
+        order = rng.permutation(len(weights))
+        sums = {"loss": 0.0, "grad_norm": 0.0, "batches": 0}
+        for first in range(0, len(order), config.batch_size):
+            idx = order[first : first + config.batch_size]
+            loss, parts, _ = _batch_loss(model, objective, variant, windows, weights, negative, idx, device)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            max_norm = config.grad_clip if config.grad_clip is not None else float("inf")
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            optimizer.step()
+            sums["loss"] += loss.item()
+            sums["grad_norm"] += float(norm)
+            sums["batches"] += 1
+        seconds = time.perf_counter() - start
+        total_time += seconds
+        metrics = evaluate(model, variant, contexts, device=device)
+        row = {
+            "epoch": epoch,
+            "train_loss": sums["loss"] / sums["batches"],
+            "grad_norm": sums["grad_norm"] / sums["batches"],
+            **{f"val_{k}": v for k, v in metrics.to_dict().items()},
+            "epoch_seconds": seconds,
+            "events_per_second": n_events / seconds,
+        }
+        rows.append(row)
+        if metrics_path is not None:
+            write_metrics(pd.DataFrame(rows), Path(metrics_path))
+        if progress is not None:
+            progress(row)
+        if metrics.ndcg10 > best:
+            best, best_epoch, stale = metrics.ndcg10, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(pd.DataFrame(rows), best_epoch, n_events * len(rows) / total_time)
+
+
+def write_metrics(history: pd.DataFrame, path: Path) -> None:
+    """Per-epoch metrics as CSV, written atomically."""
+    text = history.to_csv(index=False, float_format="%.6f", lineterminator="\n")
+    atomic_write_bytes(path, text.encode())
