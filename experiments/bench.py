@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Benchmark the responsiveness protocol: user-steps per second per built-in adapter.
+"""Benchmark the responsiveness protocol (user-steps/s per adapter) and model training (events/s).
 
 Reports, per adapter, the throughput of the whole simulated protocol (k steps
 per user, the fork, the branch slates) and the share of wall time spent inside
 ``recommend`` (the rest is simulator overhead), best of --repeats runs, as a
 table on stdout and JSON in --out. Target on a 2-core machine: >= 300,000
-user-steps/s with the popularity adapter.
+user-steps/s with the popularity adapter. Training throughput (forward,
+backward and Adam step, events per second) is timed for GRU and SASRec on logs
+drawn from the same world, with sampled and full softmax.
 """
 
 from __future__ import annotations
@@ -17,10 +19,16 @@ import platform
 import sys
 from pathlib import Path
 
+from recommenders.atomic import atomic_write_text
+from recommenders.data import Sequences
+from recommenders.models import ModelConfig
+from recommenders.throughput import training_throughput
+from recommenders.training import TrainConfig
+from recommenders.variants import get_variant
 from simulator import ResponsivenessConfig, World, WorldConfig
 from simulator.adapters import build_adapter
-from recommenders.atomic import atomic_write_text
 from simulator.bench import bench_adapter
+from simulator.logs import LogConfig, make_logs
 from simulator.report import package_versions
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
@@ -42,6 +50,16 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats", type=int, default=3, help="runs per adapter; the fastest counts (default 3)"
     )
     parser.add_argument("--seed", type=int, default=0, help="world and behaviour seed (default 0)")
+    parser.add_argument(
+        "--training",
+        choices=("gru", "sasrec"),
+        action="append",
+        help="also time training of these models (repeatable; default both); --no-training skips",
+    )
+    parser.add_argument("--no-training", action="store_true", help="skip the training benchmark")
+    parser.add_argument(
+        "--training-batches", type=int, default=20, help="timed training batches (default 20)"
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -66,6 +84,31 @@ def main(argv: list[str] | None = None) -> int:
                 f"{100 * result.recommend_share:.0f}% inside recommend)",
                 flush=True,
             )
+        training = []
+        if not args.no_training:
+            log = make_logs(world, LogConfig(n_users=args.n_users, n_steps=100, seed=args.seed + 1))
+            sequences = Sequences.from_log(log)
+            variant = get_variant("dislike_feature_label")
+            for kind in args.training or ["gru", "sasrec"]:
+                model_config = ModelConfig(
+                    kind=kind, n_layers=1 if kind == "gru" else 2, features=variant.features
+                )
+                for positive in ("sampled_softmax", "softmax_ce"):
+                    row = training_throughput(
+                        sequences,
+                        variant,
+                        model_config,
+                        TrainConfig(positive_loss=positive),
+                        world.corpus.n_items,
+                        n_batches=args.training_batches,
+                    )
+                    training.append(row)
+                    print(
+                        f"{'train ' + kind:>20}: {row['events_per_second']:>12,.0f} events/s  "
+                        f"({positive}, batch {row['batch_size']} x {row['max_len']}, "
+                        f"{row['threads']} threads)",
+                        flush=True,
+                    )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -78,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "versions": package_versions(),
         "results": [r.to_dict() for r in results],
+        "training": training,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")

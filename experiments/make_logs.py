@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agents import PopulationConfig
 from recommenders import Feedback
-from recommenders.atomic import atomic_write_bytes, atomic_write_text
+from recommenders.atomic import atomic_write_csv, atomic_write_text
 from simulator import World, WorldConfig
 from simulator.logs import LOGGING_POLICIES, LogConfig, make_logs
 
@@ -28,25 +28,47 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--world", type=Path, help="world file; default: generate one from --seed")
-    parser.add_argument("--seed", type=int, default=0, help="world seed when generating (default 0)")
-    parser.add_argument("--log-seed", type=int, default=1, help="seed of the logged behaviour (default 1)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="world seed when generating (default 0)"
+    )
+    parser.add_argument(
+        "--log-seed", type=int, default=1, help="seed of the logged behaviour (default 1)"
+    )
     parser.add_argument("--n-users", type=int, default=5000, help="logged users (default 5000)")
-    parser.add_argument("--n-steps", type=int, default=100, help="items consumed per user (default 100)")
-    parser.add_argument("--logging", choices=LOGGING_POLICIES, default="mixture",
-                        help="logging recommender (default mixture of popularity and random)")
-    parser.add_argument("--explore", type=float, default=0.5,
-                        help="share of random slates in the mixture (default 0.5)")
-    parser.add_argument("--slate-size", type=int, default=10, help="items per logged slate (default 10)")
+    parser.add_argument(
+        "--n-steps", type=int, default=100, help="items consumed per user (default 100)"
+    )
+    parser.add_argument(
+        "--logging",
+        choices=LOGGING_POLICIES,
+        default="mixture",
+        help="logging recommender (default mixture of popularity and random)",
+    )
+    parser.add_argument(
+        "--explore",
+        type=float,
+        default=0.5,
+        help="share of random slates in the mixture (default 0.5)",
+    )
+    parser.add_argument(
+        "--slate-size", type=int, default=10, help="items per logged slate (default 10)"
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/logs"), help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace logs already in --out")
     args = parser.parse_args(argv)
     try:
         config = LogConfig(
-            n_users=args.n_users, n_steps=args.n_steps, logging=args.logging, explore=args.explore,
-            slate_size=args.slate_size, seed=args.log_seed,
+            n_users=args.n_users,
+            n_steps=args.n_steps,
+            logging=args.logging,
+            explore=args.explore,
+            slate_size=args.slate_size,
+            seed=args.log_seed,
         )
         if (args.out / "interactions.csv.gz").exists() and not args.overwrite:
-            raise ValueError(f"{args.out} already holds logs; pass --overwrite or choose another --out")
+            raise ValueError(
+                f"{args.out} already holds logs; pass --overwrite or choose another --out"
+            )
         if args.world is not None:
             world = World.load(args.world)
         else:
@@ -61,10 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     world.save(args.out / "world.npz")
-    csv = log.to_csv(index=False, float_format="%.6f", lineterminator="\n").encode()
-    import gzip
-
-    atomic_write_bytes(args.out / "interactions.csv.gz", gzip.compress(csv, mtime=0))
+    atomic_write_csv(args.out / "interactions.csv.gz", log)
     shares = log["feedback"].value_counts(normalize=True).sort_index()
     record = {
         "config": config.to_dict(),

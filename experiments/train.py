@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -31,19 +32,54 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--logs", type=Path, default=Path("runs/logs"), help="folder from make_logs.py")
-    parser.add_argument("--variant", action="append", metavar="NAME",
-                        help=f"variant to train (repeatable) or 'all'; one of {', '.join(VARIANTS)}")
-    parser.add_argument("--model", action="append", choices=("gru", "sasrec"),
-                        help="model kind (repeatable; default gru)")
+    parser.add_argument(
+        "--logs", type=Path, default=Path("runs/logs"), help="folder from make_logs.py"
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        metavar="NAME",
+        help=f"variant to train (repeatable) or 'all'; one of {', '.join(VARIANTS)}",
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        choices=("gru", "sasrec"),
+        help="model kind (repeatable; default gru)",
+    )
     parser.add_argument("--dim", type=int, default=64, help="embedding size (default 64)")
     parser.add_argument("--max-len", type=int, default=50, help="events a model reads (default 50)")
     parser.add_argument("--layers", type=int, default=None, help="layers (default 1 gru, 2 sasrec)")
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
-    parser.add_argument("--patience", type=int, default=3, help="early-stopping patience (default 3)")
-    parser.add_argument("--batch-size", type=int, default=128, help="windows per batch (default 128)")
+    parser.add_argument(
+        "--patience", type=int, default=5, help="early-stopping patience (default 5)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=128, help="windows per batch (default 128)"
+    )
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    parser.add_argument("--grad-clip", type=float, default=None, help="max gradient norm (default off)")
+    parser.add_argument(
+        "--grad-clip", type=float, default=None, help="max gradient norm (default off)"
+    )
+    parser.add_argument(
+        "--positive-loss",
+        choices=("sampled_softmax", "softmax_ce"),
+        default="sampled_softmax",
+        help="loss on positive labels (default sampled_softmax with logQ correction)",
+    )
+    parser.add_argument(
+        "--n-negatives",
+        type=int,
+        default=512,
+        help="sampled negatives per batch for sampled_softmax (default 512)",
+    )
+    parser.add_argument(
+        "--negative-weight",
+        type=float,
+        default=None,
+        help="weight w of each negative label (default: the variant's)",
+    )
+    parser.add_argument("--name-suffix", default="", help="appended to each checkpoint's name")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--out", type=Path, default=Path("runs/models"), help="checkpoint folder")
@@ -53,8 +89,15 @@ def main(argv: list[str] | None = None) -> int:
         names = args.variant or ["all"]
         variants = list(VARIANTS.values()) if "all" in names else [get_variant(n) for n in names]
         train_config = TrainConfig(
-            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-            seed=args.seed, device=args.device, grad_clip=args.grad_clip,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            patience=args.patience,
+            seed=args.seed,
+            device=args.device,
+            grad_clip=args.grad_clip,
+            positive_loss=args.positive_loss,
+            n_negatives=args.n_negatives,
         )
         world = World.load(args.logs / "world.npz")
         n_items = world.corpus.n_items
@@ -62,19 +105,37 @@ def main(argv: list[str] | None = None) -> int:
         for kind in args.model or ["gru"]:
             layers = args.layers if args.layers is not None else (1 if kind == "gru" else 2)
             for variant in variants:
+                if args.negative_weight is not None:
+                    labels = replace(variant.labels, negative_weight=args.negative_weight)
+                    variant = replace(variant, labels=labels)
                 model_config = ModelConfig(
-                    kind=kind, dim=args.dim, max_len=args.max_len, n_layers=layers,
+                    kind=kind,
+                    dim=args.dim,
+                    max_len=args.max_len,
+                    n_layers=layers,
                     features=variant.features,
                 )
-                with tqdm(total=args.epochs, desc=f"{kind}-{variant.name}", unit="epoch",
-                          file=sys.stderr) as bar:
+                with tqdm(
+                    total=args.epochs, desc=f"{kind}-{variant.name}", unit="epoch", file=sys.stderr
+                ) as bar:
+
                     def progress(row, bar=bar):
-                        bar.set_postfix(loss=f"{row['train_loss']:.3f}", ndcg=f"{row['val_ndcg10']:.4f}")
+                        bar.set_postfix(
+                            loss=f"{row['train_loss']:.3f}", ndcg=f"{row['val_ndcg10']:.4f}"
+                        )
                         bar.update(1)
 
                     fitted = fit_variant(
-                        sequences, variant, model_config, train_config, n_items, world.fingerprint,
-                        args.out, overwrite=args.overwrite, progress=progress,
+                        sequences,
+                        variant,
+                        model_config,
+                        train_config,
+                        n_items,
+                        world.fingerprint,
+                        args.out,
+                        name=f"{kind}-{variant.name}{args.name_suffix}",
+                        overwrite=args.overwrite,
+                        progress=progress,
                     )
                 best = fitted.result.history.set_index("epoch").loc[fitted.result.best_epoch]
                 print(

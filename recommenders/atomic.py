@@ -13,13 +13,14 @@ independent replacements.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_csv", "atomic_write_text"]
 
 
 def _read_umask() -> int:
@@ -110,3 +111,15 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "
     stays ``"\\n"`` on every platform, so outputs are identical across machines.
     """
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+def atomic_write_csv(path: str | os.PathLike[str], frame, float_format: str = "%.6f") -> None:
+    """Write a pandas DataFrame as CSV (gzip when ``path`` ends in .gz), atomically.
+
+    The bytes depend only on the frame: fixed float format, ``\\n`` line ends,
+    and a gzip header with mtime 0, so the same data gives byte-identical files.
+    """
+    text = frame.to_csv(index=False, float_format=float_format, lineterminator="\n").encode()
+    if str(path).endswith(".gz"):
+        text = gzip.compress(text, mtime=0)
+    atomic_write_bytes(path, text)

@@ -42,10 +42,14 @@ def save_checkpoint(
     """Write ``path/`` (checkpoint.json + weights.pt); the folder appears whole or not at all."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise CheckpointError(f"checkpoint {path} already exists; pass overwrite=True to replace it")
+        raise CheckpointError(
+            f"checkpoint {path} already exists; pass overwrite=True to replace it"
+        )
     vocabulary = torch.arange(model.n_items) if vocabulary is None else vocabulary
     if vocabulary.shape != (model.n_items,):
-        raise CheckpointError(f"vocabulary has shape {tuple(vocabulary.shape)}, expected ({model.n_items},)")
+        raise CheckpointError(
+            f"vocabulary has shape {tuple(vocabulary.shape)}, expected ({model.n_items},)"
+        )
     header = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -60,7 +64,9 @@ def save_checkpoint(
     staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        torch.save({"state": state, "vocabulary": vocabulary.to(torch.long)}, staging / "weights.pt")
+        torch.save(
+            {"state": state, "vocabulary": vocabulary.to(torch.long)}, staging / "weights.pt"
+        )
         (staging / "checkpoint.json").write_text(json.dumps(header, indent=2, default=str) + "\n")
         if path.exists():
             retired = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
@@ -79,7 +85,9 @@ def read_checkpoint(path: str | Path) -> tuple[dict, SequentialRecommender, torc
     """(header, model in eval mode, vocabulary); :class:`CheckpointError` on any problem."""
     path = Path(path)
     if not path.is_dir():
-        raise CheckpointError(f"checkpoint {path} is not a folder (expected checkpoint.json + weights.pt)")
+        raise CheckpointError(
+            f"checkpoint {path} is not a folder (expected checkpoint.json + weights.pt)"
+        )
     try:
         header = json.loads((path / "checkpoint.json").read_text())
     except FileNotFoundError:
@@ -113,7 +121,9 @@ def read_checkpoint(path: str | Path) -> tuple[dict, SequentialRecommender, torc
         model.load_state_dict(state)
     except (RuntimeError, KeyError, TypeError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(f"checkpoint {path}: weights do not fit the model config ({first})") from None
+        raise CheckpointError(
+            f"checkpoint {path}: weights do not fit the model config ({first})"
+        ) from None
     return header, model.eval(), vocabulary
 
 

@@ -31,7 +31,9 @@ def validate_log(frame: pd.DataFrame, n_items: int, source: str = "log") -> pd.D
         raise LogError(f"{source}: missing columns {missing} (need {list(LOG_COLUMNS)})")
     for column in ("user", "position", "item", "feedback"):
         if not pd.api.types.is_integer_dtype(frame[column]):
-            raise LogError(f"{source}: column {column!r} must be integer, got {frame[column].dtype}")
+            raise LogError(
+                f"{source}: column {column!r} must be integer, got {frame[column].dtype}"
+            )
     if not pd.api.types.is_float_dtype(frame["dwell"]):
         raise LogError(f"{source}: column 'dwell' must be float, got {frame['dwell'].dtype}")
     _check_range(frame, "item", 0, n_items - 1, source)
@@ -101,7 +103,9 @@ class Sequences:
     @classmethod
     def from_log(cls, log: pd.DataFrame) -> Sequences:
         """``log`` validated and sorted by (user, position), as :func:`validate_log` returns it."""
-        users, starts, lengths = np.unique(log["user"].to_numpy(), return_index=True, return_counts=True)
+        users, starts, lengths = np.unique(
+            log["user"].to_numpy(), return_index=True, return_counts=True
+        )
         width = int(lengths.max()) if len(lengths) else 0
         rows = np.repeat(np.arange(len(users)), lengths)
         cols = np.arange(len(log)) - np.repeat(starts, lengths)
@@ -177,7 +181,9 @@ class Slices:
     target_dwell: np.ndarray
 
 
-def gather_slices(seqs: Sequences, rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int) -> Slices:
+def gather_slices(
+    seqs: Sequences, rows: np.ndarray, starts: np.ndarray, ends: np.ndarray, width: int
+) -> Slices:
     """Windows ``seqs[rows][starts:ends]`` (each at most ``width`` long), vectorised."""
     lengths = (ends - starts).astype(np.int64)
     if (lengths > width).any() or (lengths < 0).any():

@@ -39,7 +39,9 @@ class RankingMetrics:
         return asdict(self)
 
 
-def target_ranks(logits: torch.Tensor, targets: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+def target_ranks(
+    logits: torch.Tensor, targets: torch.Tensor, context: torch.Tensor
+) -> torch.Tensor:
     """Rank of each target among all items, context items (other than the target) excluded.
 
     ``logits`` (N, V), ``targets`` (N,), ``context`` (N, L) item ids with PAD = -1.
@@ -77,8 +79,13 @@ def evaluate(
         for start in range(0, len(wanted), batch_size):
             idx = wanted[start : start + batch_size]
             logits = last_state_logits(
-                model, variant, contexts.items[idx], contexts.feedback[idx], contexts.dwell[idx],
-                contexts.lengths[idx], device,
+                model,
+                variant,
+                contexts.items[idx],
+                contexts.feedback[idx],
+                contexts.dwell[idx],
+                contexts.lengths[idx],
+                device,
             )
             targets = torch.as_tensor(contexts.target_item[idx], device=device)
             context = torch.as_tensor(contexts.items[idx], device=device)

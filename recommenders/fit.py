@@ -49,13 +49,25 @@ def fit_variant(
     torch.manual_seed(train_config.seed)
     model = build_model(model_config, n_items)
     live = out_dir / f".{name}.metrics.csv"
-    result = train_model(model, variant, sequences, train_config, metrics_path=live, progress=progress)
+    result = train_model(
+        model, variant, sequences, train_config, metrics_path=live, progress=progress
+    )
     best = result.history.loc[result.history["epoch"] == result.best_epoch].iloc[0].to_dict()
     save_checkpoint(
-        target, model, variant, fingerprint, overwrite=overwrite,
-        extra={"train": train_config.to_dict(), "best_epoch": result.best_epoch, "best_metrics": best},
+        target,
+        model,
+        variant,
+        fingerprint,
+        overwrite=overwrite,
+        extra={
+            "train": train_config.to_dict(),
+            "best_epoch": result.best_epoch,
+            "best_metrics": best,
+        },
     )
     write_metrics(result.history, target / "metrics.csv")
-    plot_learning_curve(result.history, target / "learning_curve", title=f"{name} (best epoch {result.best_epoch})")
+    plot_learning_curve(
+        result.history, target / "learning_curve", title=f"{name} (best epoch {result.best_epoch})"
+    )
     live.unlink(missing_ok=True)
     return FitResult(target, result)

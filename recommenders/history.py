@@ -160,7 +160,9 @@ class HistoryBatch(Sequence[History]):
 
     def take(self, rows: np.ndarray) -> HistoryBatch:
         """The sub-batch of the given rows (a copy)."""
-        return HistoryBatch(self.items[rows], self.feedback[rows], self.dwell[rows], self.lengths[rows])
+        return HistoryBatch(
+            self.items[rows], self.feedback[rows], self.dwell[rows], self.lengths[rows]
+        )
 
     def __len__(self) -> int:
         return self.items.shape[0]

@@ -1,4 +1,4 @@
-"""From right-padded history arrays to model scores, the same way in training, evaluation and serving.
+"""From right-padded history arrays to model scores, alike in training, evaluation and serving.
 
 The variant's input transform (drop disliked events for ``exclude_disliked``)
 is applied first, then each history is cut to its most recent ``max_len``
@@ -18,7 +18,7 @@ from recommenders.variants import Variant
 
 
 def recent_events(items, feedback, dwell, lengths, max_len: int):
-    """The most recent ``max_len`` events of right-padded arrays, right-padded to width <= max_len."""
+    """The most recent ``max_len`` events of right-padded arrays (width <= max_len)."""
     lengths = np.asarray(lengths, np.int64)
     kept = np.minimum(lengths, max_len)
     width = int(kept.max()) if len(kept) else 0
@@ -36,11 +36,13 @@ def recent_events(items, feedback, dwell, lengths, max_len: int):
 
 
 def model_inputs(variant: Variant, items, feedback, dwell, lengths, max_len: int, device):
-    """Tensors (items, feedback, dwell, lengths) for ``model.forward`` after the variant's transform."""
+    """Tensors (items, feedback, dwell, lengths) for ``model.forward``, variant applied."""
     items, feedback, dwell = np.asarray(items), np.asarray(feedback), np.asarray(dwell)
     lengths = np.asarray(lengths, np.int64)
     if variant.exclude_disliked_input:
-        items, feedback, dwell, lengths = drop_events(items, feedback, dwell, lengths, int(Feedback.DISLIKE))
+        items, feedback, dwell, lengths = drop_events(
+            items, feedback, dwell, lengths, int(Feedback.DISLIKE)
+        )
     items, feedback, dwell, lengths = recent_events(items, feedback, dwell, lengths, max_len)
     return (
         torch.as_tensor(items, dtype=torch.long, device=device),

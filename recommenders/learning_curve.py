@@ -10,7 +10,9 @@ from matplotlib.figure import Figure
 from recommenders.atomic import atomic_path
 
 
-def plot_learning_curve(history: pd.DataFrame, path_stem: str | Path, title: str = "") -> list[Path]:
+def plot_learning_curve(
+    history: pd.DataFrame, path_stem: str | Path, title: str = ""
+) -> list[Path]:
     """Three panels (train loss, mean gradient norm, validation NDCG@10 / Recall@10 /
     disliked-in-top-10) against epoch; PNG and PDF, each written atomically."""
     fig = Figure(figsize=(11, 3.4), layout="constrained")

@@ -117,6 +117,10 @@ class EmbeddingLogits:
 
     def gather(self, states: Tensor, items: Tensor) -> Tensor:
         """``(N, d), (N, M) -> (N, M)``: ``z[i, m] = states[i] . E[items[i, m]]``."""
+        if items.dim() == 2 and items.shape[0] > 1 and items.stride(0) == 0:
+            # One candidate set shared by every row (an expanded view): a plain matmul,
+            # without materialising the (N, M, d) gathered embeddings.
+            return states @ self.item_embeddings[items[0]].T
         return torch.einsum("nd,nmd->nm", states, self.item_embeddings[items])
 
 
@@ -271,6 +275,7 @@ class _SampledBase(_Base):
         q: Tensor | None = None,
         generator: torch.Generator | None = None,
         logq_correction: bool = True,
+        shared: bool = False,
     ) -> None:
         if n_neg < 1:
             raise ValueError("n_neg must be >= 1")
@@ -281,13 +286,19 @@ class _SampledBase(_Base):
         self.generator = torch.Generator().manual_seed(0) if generator is None else generator
         self.q = None if q is None else (q / q.sum()).to(self.generator.device, torch.float64)
         self.logq_correction = bool(logq_correction)
+        self.shared = bool(shared)
 
     def sample_negatives(self, labels: Tensor, n_items: int) -> Tensor:
         """``(N, n_neg)`` item ids drawn i.i.d. from ``q`` (with replacement) using the
         generator, returned on ``labels``' device. Uniform over ``[0, V)`` if ``q`` is None.
         Accidental hits (a draw equal to the label) are *not* removed here; the loss
-        masks them."""
+        masks them. With ``shared=True`` one draw of ``n_neg`` items serves every row
+        (an expanded view), which turns the candidate logits into one matmul: the
+        estimator stays unbiased for each row, only the rows' draws are dependent."""
         n = labels.shape[0]
+        if self.shared and n > 1:
+            one = self.sample_negatives(labels[:1], n_items)
+            return one.expand(n, self.n_neg)
         if self.q is None:
             neg = torch.randint(
                 0, n_items, (n, self.n_neg), generator=self.generator, device=self.generator.device
@@ -316,14 +327,14 @@ class _SampledBase(_Base):
         with ``K = n_neg`` if ``logq_correction`` else plain ``z_{n_k}``; accidental hits
         (``n_k == y``) are ``-inf``.
         """
-        items = torch.cat([labels[:, None], negatives], dim=1)
-        logits = source.gather(states, items)
-        neg = logits[:, 1:]
+        label_logit = source.gather(states, labels[:, None])
+        # Gathered apart from the label so a shared draw stays an expanded view (one matmul).
+        neg = source.gather(states, negatives)
         if self.logq_correction:
             log_kq = self._log_q(negatives, source.n_items, neg.dtype) + math.log(self.n_neg)
             neg = neg - log_kq
         neg = neg.masked_fill(negatives == labels[:, None], float("-inf"))
-        return torch.cat([logits[:, :1], neg], dim=1)
+        return torch.cat([label_logit, neg], dim=1)
 
     def __call__(
         self,

@@ -28,7 +28,9 @@ class MixtureAdapter(RecommenderAdapter):
         if len(components) == 0 or len(components) != len(weights):
             raise ValueError("MixtureAdapter needs one weight per component, and at least one")
         if not (np.isfinite(weights).all() and (weights >= 0).all() and weights.sum() > 0):
-            raise ValueError(f"MixtureAdapter weights must be finite, >= 0, not all 0; got {weights}")
+            raise ValueError(
+                f"MixtureAdapter weights must be finite, >= 0, not all 0; got {weights}"
+            )
         self.components = list(components)
         self.cumulative = np.cumsum(weights / weights.sum())
         self.seed = int(seed)
@@ -41,7 +43,9 @@ class MixtureAdapter(RecommenderAdapter):
     def recommend(self, histories: Sequence[History], slate_size: int) -> np.ndarray:
         batch = HistoryBatch.of(histories)
         u = (history_keys(batch, self.seed) >> np.uint64(11)).astype(np.float64) * 2.0**-53
-        route = np.minimum(np.searchsorted(self.cumulative, u, side="right"), len(self.components) - 1)
+        route = np.minimum(
+            np.searchsorted(self.cumulative, u, side="right"), len(self.components) - 1
+        )
         slates = np.empty((len(batch), slate_size), np.int64)
         for c, component in enumerate(self.components):
             rows = np.nonzero(route == c)[0]

@@ -47,8 +47,13 @@ class SequentialModelAdapter(ScoringAdapter):
         for first in range(0, len(batch), self.batch_size):
             rows = slice(first, first + self.batch_size)
             logits = last_state_logits(
-                self.model, self.variant, batch.items[rows], batch.feedback[rows],
-                batch.dwell[rows], batch.lengths[rows], self.device,
+                self.model,
+                self.variant,
+                batch.items[rows],
+                batch.feedback[rows],
+                batch.dwell[rows],
+                batch.lengths[rows],
+                self.device,
             )
             scores[rows] = logits.to(torch.float64).cpu().numpy()
         return scores

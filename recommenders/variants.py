@@ -1,12 +1,12 @@
 """The paper's model variants as data: which feedback is an input feature, which a label.
 
-| variant                 | dislike input feature | dwell/skip feature | negative labels            |
-|-------------------------|-----------------------|--------------------|----------------------------|
-| baseline                | no                    | no                 | none                       |
-| dislike_feature         | yes                   | no                 | none                       |
-| dislike_feature_label   | yes                   | no                 | DISLIKE, not-to-recommend  |
-| exclude_disliked        | disliked events dropped from the input | no | none                |
-| skip_label              | yes                   | yes                | SKIP, not-to-recommend     |
+| variant               | dislike feature  | dwell/skip feature | negative labels           |
+|-----------------------|------------------|--------------------|---------------------------|
+| baseline              | no               | no                 | none                      |
+| dislike_feature       | yes              | no                 | none                      |
+| dislike_feature_label | yes              | no                 | DISLIKE, not-to-recommend |
+| exclude_disliked      | (dropped input)  | no                 | none                      |
+| skip_label            | yes              | yes                | SKIP, not-to-recommend    |
 
 Positive labels follow :class:`LabelRule` (default: POSITIVE or LIKE events
 whose dwell is at least 0.5 of the item), the same for every variant.
@@ -41,9 +41,13 @@ class LabelRule:
     def __post_init__(self) -> None:
         overlap = set(self.positive_feedback) & set(self.negative_feedback)
         if overlap:
-            raise ValueError(f"LabelRule: feedback codes {sorted(overlap)} are both positive and negative")
+            raise ValueError(
+                f"LabelRule: feedback codes {sorted(overlap)} are both positive and negative"
+            )
         if not 0 <= self.min_positive_dwell <= 1:
-            raise ValueError(f"LabelRule.min_positive_dwell must be in [0, 1], got {self.min_positive_dwell}")
+            raise ValueError(
+                f"LabelRule.min_positive_dwell must be in [0, 1], got {self.min_positive_dwell}"
+            )
         if self.positive_weight <= 0 or self.negative_weight < 0:
             raise ValueError("LabelRule weights: positive must be > 0, negative >= 0")
         object.__setattr__(self, "positive_feedback", tuple(int(f) for f in self.positive_feedback))

@@ -100,13 +100,20 @@ def logging_adapter(world: World, config: LogConfig) -> RecommenderAdapter:
         return random
     if config.logging == "popularity":
         return popularity
-    return MixtureAdapter([popularity, random], [1 - config.explore, config.explore], seed=config.seed)
+    return MixtureAdapter(
+        [popularity, random], [1 - config.explore, config.explore], seed=config.seed
+    )
 
 
 def make_logs(world: World, config: LogConfig) -> pd.DataFrame:
     """Interaction log (user, position, item, feedback, dwell) of users 0..n_users-1."""
     histories = simulate_histories(
-        world, logging_adapter(world, config), config.n_users, config.n_steps, seed=config.seed,
-        slate_size=config.slate_size, temperature=config.temperature,
+        world,
+        logging_adapter(world, config),
+        config.n_users,
+        config.n_steps,
+        seed=config.seed,
+        slate_size=config.slate_size,
+        temperature=config.temperature,
     )
     return log_from_histories(histories)

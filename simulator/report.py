@@ -16,7 +16,6 @@ byte-identical tables.
 
 from __future__ import annotations
 
-import io
 import json
 import platform
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recommenders.atomic import atomic_write_bytes, atomic_write_text
+from recommenders.atomic import atomic_write_csv, atomic_write_text
 from simulator.plots import plot_horizon, plot_responsiveness
 from simulator.responsiveness import ResponsivenessConfig, ResponsivenessRun
 from simulator.world import World
@@ -62,19 +61,6 @@ def summary_table(runs: list[ResponsivenessRun]) -> pd.DataFrame:
     return pd.concat([run.summary for run in runs], ignore_index=True)
 
 
-def _csv_bytes(frame: pd.DataFrame, compress: bool = False) -> bytes:
-    text = frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
-    if not compress:
-        return text.encode()
-    import gzip
-
-    buffer = io.BytesIO()
-    # mtime=0: gzip headers carry a timestamp, which would break byte-identical reruns.
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as handle:
-        handle.write(text.encode())
-    return buffer.getvalue()
-
-
 def write_run(
     out: Path,
     runs: list[ResponsivenessRun],
@@ -89,9 +75,9 @@ def write_run(
         "responsiveness.csv": out / "responsiveness.csv",
         "per_user.csv.gz": out / "per_user.csv.gz",
     }
-    atomic_write_bytes(paths["responsiveness.csv"], _csv_bytes(table))
+    atomic_write_csv(paths["responsiveness.csv"], table, FLOAT_FORMAT)
     per_user = pd.concat([run.per_user for run in runs], ignore_index=True)
-    atomic_write_bytes(paths["per_user.csv.gz"], _csv_bytes(per_user, compress=True))
+    atomic_write_csv(paths["per_user.csv.gz"], per_user, FLOAT_FORMAT)
     record = {
         "command": sys.argv,
         "config": config.to_dict(),

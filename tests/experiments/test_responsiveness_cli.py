@@ -95,7 +95,7 @@ def test_saved_world_reloads_to_the_same_result(responsiveness_cli, tmp_path):
             "error: adapter 'simulator:World' is not a RecommenderAdapter subclass",
         ),
         (["--branches", "long_dwell,shout"], "error: unknown branch action 'shout'"),
-        (["--checkpoint", "model.pt"], "error: --checkpoint needs recommenders.load_adapter"),
+        (["--checkpoint", "model.pt"], "error: checkpoint model.pt is not a folder"),
     ],
 )
 def test_bad_input_is_one_clear_line(responsiveness_cli, tmp_path, capsys, args, message):

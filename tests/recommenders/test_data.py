@@ -88,7 +88,9 @@ def test_drop_events_keeps_order(feedback_rows):
         items[i, : len(row)] = np.arange(len(row)) + 100 * i
         feedback[i, : len(row)] = row
         dwell[i, : len(row)] = 0.5
-    new_items, new_fb, _, new_lengths = drop_events(items, feedback, dwell, lengths, Feedback.DISLIKE)
+    new_items, new_fb, _, new_lengths = drop_events(
+        items, feedback, dwell, lengths, Feedback.DISLIKE
+    )
     for i, row in enumerate(feedback_rows):
         expected = [100 * i + t for t, f in enumerate(row) if f != Feedback.DISLIKE]
         assert new_items[i, : new_lengths[i]].tolist() == expected
@@ -97,11 +99,16 @@ def test_drop_events_keeps_order(feedback_rows):
 
 def test_log_from_histories_round_trip():
     batch = HistoryBatch(
-        np.array([[3, 4], [5, -1]]), np.array([[0, 2], [1, -1]]),
-        np.array([[1.0, 0.5], [0.1, np.nan]]), np.array([2, 1]),
+        np.array([[3, 4], [5, -1]]),
+        np.array([[0, 2], [1, -1]]),
+        np.array([[1.0, 0.5], [0.1, np.nan]]),
+        np.array([2, 1]),
     )
     log = log_from_histories(batch, users=np.array([7, 9]))
     assert log.to_dict("list") == {
-        "user": [7, 7, 9], "position": [0, 1, 0], "item": [3, 4, 5],
-        "feedback": [0, 2, 1], "dwell": [1.0, 0.5, 0.1],
+        "user": [7, 7, 9],
+        "position": [0, 1, 0],
+        "item": [3, 4, 5],
+        "feedback": [0, 2, 1],
+        "dwell": [1.0, 0.5, 0.1],
     }

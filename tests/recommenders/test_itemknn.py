@@ -1,13 +1,15 @@
 import math
 from collections import Counter
+from unittest import mock
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import recommenders.itemknn as itemknn
-from recommenders import HistoryBatch, ItemKNNAdapter, validate_slates
+from recommenders import PAD, History, HistoryBatch, ItemKNNAdapter, SlateSizeError, validate_slates
 
 R = 1 / math.sqrt(2)
 
@@ -197,3 +199,124 @@ def test_failed_save_leaves_old_file_and_no_temp(corpus, tmp_path, monkeypatch):
         hand_made(corpus).save(path)
     assert [p.name for p in tmp_path.iterdir()] == ["knn.npz"]
     assert path.read_bytes() == before
+
+
+# The fast recommend() against the dense reference (score every item, take the top).
+
+WEIGHTS = st.sampled_from([0.0, -0.0, 1.0, 0.5, 0.25, 1 / 3, 2.0, -0.5, -1.0, 1e-300])
+HUGE = st.sampled_from([1e308, -1e308, 1.0, -1.0])
+
+
+def outcome(recommend, histories, slate_size):
+    """The slates, or the type and message of the error raised instead."""
+    try:
+        return recommend(histories, slate_size).tolist()
+    except (ValueError, IndexError) as error:
+        return type(error), str(error)
+
+
+def knn_tables(n_items: int, huge: bool = False):
+    """Neighbour tables with padding, repeated neighbours, ties, zero and negative weights."""
+    return st.integers(0, 4).flatmap(
+        lambda k: st.tuples(
+            hnp.arrays(np.int64, (n_items, k), elements=st.integers(-1, n_items - 1)),
+            hnp.arrays(np.float64, (n_items, k), elements=HUGE if huge else WEIGHTS),
+        )
+    )
+
+
+@st.composite
+def knn_cases(draw, huge: bool = False):
+    n_items = draw(st.integers(1, 12))
+    neighbors, weights = draw(knn_tables(n_items, huge))
+    # Histories up to a little longer than the corpus, so some consume (almost) every item.
+    event = st.tuples(st.integers(0, n_items - 1), st.integers(0, 4))
+    one = st.lists(event, max_size=n_items + 3).map(
+        lambda events: History(
+            np.array([e[0] for e in events], np.int64),
+            np.array([e[1] for e in events], np.int64),
+            np.ones(len(events)),
+        )
+    )
+    rows = draw(st.lists(one, min_size=1, max_size=8))
+    knn = ItemKNNAdapter(
+        type("C", (), {"n_items": n_items})(),
+        neighbors,
+        weights,
+        n_recent=draw(st.integers(1, 6)),
+        exclude_consumed=draw(st.booleans()),
+    )
+    return knn, rows, draw(st.integers(1, n_items + 1))
+
+
+def padded(rows, extra: int) -> HistoryBatch:
+    """The batch of ``rows`` with ``extra`` more padding columns than it needs."""
+    batch = HistoryBatch.of(rows)
+    pad = ((0, 0), (0, extra))
+    return HistoryBatch(
+        np.pad(batch.items, pad, constant_values=PAD),
+        np.pad(batch.feedback, pad, constant_values=PAD),
+        np.pad(batch.dwell, pad, constant_values=np.nan),
+        batch.lengths,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    case=knn_cases(),
+    extra=st.integers(0, 3),
+    block=st.sampled_from([1, 7, 1 << 16]),
+    int32_keys=st.sampled_from([0, 2**31 - 1]),
+)
+def test_fast_matches_dense(case, extra, block, int32_keys):
+    knn, rows, slate_size = case
+    batch = padded(rows, extra)
+    # Rows per block: 1, a few, all; sort keys int64 or int32.
+    with mock.patch.multiple(itemknn, _BLOCK_CELLS=block, _INT32_KEYS=int32_keys):
+        fast = outcome(knn.recommend, batch, slate_size)
+    assert fast == outcome(knn._recommend_dense, batch, slate_size)
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=knn_cases(huge=True))
+def test_fast_matches_dense_with_infinite_scores(case):
+    # Sums of +-1e308 overflow to +-inf; -inf is an excluded item on the dense path.
+    knn, rows, slate_size = case
+    assert outcome(knn.recommend, rows, slate_size) == outcome(
+        knn._recommend_dense, rows, slate_size
+    )
+
+
+def test_fast_matches_dense_on_fitted_tables(corpus, make_batch):
+    rng = np.random.default_rng(11)
+    logs = make_batch(rng, 200, corpus.n_items, 30)
+    for n_recent in (1, 3, 5):
+        knn = ItemKNNAdapter.fit(corpus, logs, n_neighbors=8, n_recent=n_recent)
+        batch = make_batch(rng, 300, corpus.n_items, 40)
+        for slate_size in (1, 5, 17):
+            with mock.patch.object(itemknn, "_BLOCK_CELLS", 500):
+                fast = knn.recommend(batch, slate_size)
+            assert fast.tolist() == knn._recommend_dense(batch, slate_size).tolist()
+            assert fast.dtype == np.int64
+
+
+def test_fast_path_edge_cases(make_corpus, make_history):
+    corpus = make_corpus(8)
+    knn = hand_made(corpus)
+    everything = make_history(list(range(8)))
+    # Too few recommendable items, a bad slate size: the dense path's errors.
+    for slate_size in (0, 9):
+        with pytest.raises(SlateSizeError, match="slate_size"):
+            knn.recommend([make_history([0])], slate_size)
+    with pytest.raises(SlateSizeError, match="row 1 has only 0 recommendable"):
+        knn.recommend([make_history([0]), everything], 1)
+    assert knn.recommend([], 3).shape == (0, 3)
+    # Items 4 and 5 tie exactly: the lower id first, then the lowest unconsumed zero.
+    tie = ItemKNNAdapter(corpus, np.array([[5, 4]] * 8), np.array([[0.5, 0.5]] * 8))
+    h = make_history([0])
+    assert tie.recommend([h], 3).tolist() == tie._recommend_dense([h], 3).tolist() == [[4, 5, 1]]
+    # Only negative candidates left beyond the consumed ones: they come last, best first.
+    negative = ItemKNNAdapter(corpus, np.array([[6, 7]] * 8), np.array([[-1.0, -0.5]] * 8))
+    h = make_history([0, 1, 2, 3, 4, 5])
+    assert negative.recommend([h], 2).tolist() == [[7, 6]]
+    assert negative.recommend([make_history([0])], 7).tolist() == [[1, 2, 3, 4, 5, 7, 6]]

@@ -597,3 +597,21 @@ def test_registries_and_errors():
         NotToRecommend()(src, s, labels.float(), w)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         NotToRecommend()(src, s, labels + 100, w)
+
+
+def test_shared_negatives_match_the_materialised_draw():
+    """shared=True draws one negative set per batch; the matmul path equals the gather path."""
+    torch.manual_seed(0)
+    emb = torch.randn(40, 6, dtype=torch.float64, requires_grad=True)
+    states = torch.randn(7, 6, dtype=torch.float64)
+    labels = torch.randint(0, 40, (7,))
+    weights = torch.ones(7, dtype=torch.float64)
+    source = EmbeddingLogits(emb)
+    loss = SampledSoftmax(n_neg=9, shared=True, generator=torch.Generator().manual_seed(3))
+    negatives = loss.sample_negatives(labels, 40)
+    assert negatives.stride(0) == 0 and (negatives == negatives[0]).all()
+    fast = loss(source, states, labels, weights, negatives=negatives)
+    (grad_fast,) = torch.autograd.grad(fast, emb)
+    slow = loss(source, states, labels, weights, negatives=negatives.contiguous())
+    (grad_slow,) = torch.autograd.grad(slow, emb)
+    assert torch.allclose(fast, slow) and torch.allclose(grad_fast, grad_slow)

@@ -1,0 +1,131 @@
+"""The contract every trained sequential recommender implements."""
+
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+import torch
+from torch import nn
+
+from recommenders.history import PAD
+from recommenders.models.config import ModelConfig
+from recommenders.models.features import EMBEDDING_STD, EventEncoder
+
+
+class SequentialRecommender(nn.Module, abc.ABC):
+    """A user-state network over right-padded histories, scored against tied item embeddings.
+
+    ``forward`` encodes each event with :class:`EventEncoder`, puts a learned
+    BOS vector in front (so an empty history has a state) and runs the
+    subclass's sequence network over the ``L + 1`` positions. The result
+    ``states[:, t]`` is the user state s after the first ``t`` events and
+    depends on events ``< t`` only; ``states[:, 0]`` is the BOS state.
+    Positions ``t > lengths[b]`` hold unspecified values: mask them.
+
+    Scores are ``s . v_j`` with ``v_j = item_embedding.weight[j]``, the same
+    table that embeds input items (tied, as in SASRec).
+
+    Subclasses implement :meth:`_contextualise`.
+    """
+
+    def __init__(self, config: ModelConfig, n_items: int, kind: str) -> None:
+        super().__init__()
+        if config.kind != kind:
+            raise ValueError(f"{type(self).__name__} needs kind={kind!r}, got {config.kind!r}")
+        if n_items <= 0:
+            raise ValueError(f"n_items must be positive, got {n_items}")
+        self.config = config
+        self.n_items = n_items
+        self.events = EventEncoder(n_items, config.dim, config.features)
+        self.bos = nn.Parameter(torch.empty(config.dim).normal_(std=EMBEDDING_STD))
+
+    @property
+    def item_embedding(self) -> nn.Embedding:
+        """Input and output item embeddings, (n_items, dim); owned by ``self.events``."""
+        return self.events.item_embedding
+
+    @abc.abstractmethod
+    def _contextualise(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, L + 1, dim) BOS + event vectors -> (B, L + 1, dim) causal states."""
+
+    def forward(
+        self,
+        items: torch.Tensor,
+        feedback: torch.Tensor,
+        dwell: torch.Tensor,
+        lengths: torch.Tensor,
+    ) -> torch.Tensor:
+        """(B, L) right-padded events and (B,) lengths -> (B, L + 1, dim) states."""
+        self._check(items, feedback, dwell, lengths)
+        batch, width = items.shape
+        mask = torch.arange(width, device=items.device) < lengths.unsqueeze(1)
+        x = self.events(items, feedback, dwell, mask)
+        x = torch.cat([self.bos.expand(batch, 1, -1).to(x.dtype), x], dim=1)
+        return self._contextualise(x, lengths)
+
+    def last_state(
+        self,
+        items: torch.Tensor,
+        feedback: torch.Tensor,
+        dwell: torch.Tensor,
+        lengths: torch.Tensor,
+    ) -> torch.Tensor:
+        """(B, dim): the state after each row's whole history, ``states[b, lengths[b]]``."""
+        states = self(items, feedback, dwell, lengths)
+        return states[torch.arange(states.shape[0], device=states.device), lengths]
+
+    def logits(self, states: torch.Tensor) -> torch.Tensor:
+        """(..., dim) states -> (..., n_items) scores ``s . v_j`` over the whole catalogue."""
+        return states @ self.item_embedding.weight.T
+
+    @staticmethod
+    def truncate(items, feedback, dwell, lengths, max_len: int):
+        """Keep each row's most recent ``max_len`` events, right-padded again.
+
+        Works on numpy arrays or torch tensors (returns the same kind).
+        Returns ``(items, feedback, dwell, lengths)`` of width
+        ``min(width, max_len)``, padded with PAD / PAD / NaN.
+        """
+        if max_len < 0:
+            raise ValueError(f"truncate: max_len must be >= 0, got {max_len}")
+        lib = torch if isinstance(items, torch.Tensor) else np
+        rows, width = items.shape
+        new_lengths = lengths.clip(max=max_len)
+        cols = lib.arange(min(width, max_len))
+        if lib is torch:
+            cols = cols.to(items.device)
+        source = (lengths - new_lengths)[:, None] + cols[None, :]
+        source = source.clip(max=max(width - 1, 0))
+        row_index = lib.arange(rows)[:, None]
+        if lib is torch:
+            row_index = row_index.to(items.device)
+        keep = cols[None, :] < new_lengths[:, None]
+
+        def take(a, fill):
+            return lib.where(keep, a[row_index, source], fill)
+
+        return take(items, PAD), take(feedback, PAD), take(dwell, float("nan")), new_lengths
+
+    def _check(self, items, feedback, dwell, lengths) -> None:
+        name = type(self).__name__
+        if items.ndim != 2 or feedback.shape != items.shape or dwell.shape != items.shape:
+            raise ValueError(
+                f"{name}: items, feedback, dwell must be (B, L) of one shape, got "
+                f"{tuple(items.shape)}, {tuple(feedback.shape)}, {tuple(dwell.shape)}"
+            )
+        if lengths.shape != items.shape[:1]:
+            raise ValueError(f"{name}: lengths must have shape ({items.shape[0]},)")
+        width = items.shape[1]
+        if width > self.config.max_len:
+            raise ValueError(
+                f"{name}: width {width} > max_len {self.config.max_len}; use truncate() first"
+            )
+        mask = torch.arange(width, device=items.device) < lengths.unsqueeze(1)
+        bad_items = ((items < 0) | (items >= self.n_items)) & mask
+        bad_lengths = (lengths < 0) | (lengths > width)
+        if bool(bad_items.any() | bad_lengths.any()):
+            raise ValueError(
+                f"{name}: lengths must be in [0, {width}] and items within length in "
+                f"[0, {self.n_items})"
+            )

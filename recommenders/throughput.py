@@ -1,0 +1,70 @@
+"""Training throughput: events per second of forward + backward + optimiser step."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from recommenders.data import Sequences, training_windows
+from recommenders.losses import Objective
+from recommenders.models import ModelConfig, build_model
+from recommenders.training import TrainConfig, _batch_loss, _positive_kwargs, window_labels
+from recommenders.variants import Variant
+
+
+def training_throughput(
+    sequences: Sequences,
+    variant: Variant,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    n_items: int,
+    n_batches: int = 20,
+    warmup: int = 3,
+) -> dict:
+    """Time ``n_batches`` training steps after ``warmup`` untimed ones.
+
+    An *event* is one position of a training window (input and, when labelled,
+    label), so events/s compares models on the same data whatever the label mix.
+    """
+    torch.manual_seed(train_config.seed)
+    windows = training_windows(sequences, model_config.max_len)
+    weights, negative = window_labels(windows, variant)
+    model = build_model(model_config, n_items).to(train_config.device)
+    objective = Objective(
+        positive=train_config.positive_loss,
+        positive_kwargs=_positive_kwargs(train_config, windows, n_items),
+        negative=variant.negative_loss,
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=train_config.lr)
+    rng = np.random.default_rng(train_config.seed)
+    events, seconds = 0, 0.0
+    for step in range(warmup + n_batches):
+        idx = rng.choice(
+            len(weights), size=min(train_config.batch_size, len(weights)), replace=False
+        )
+        start = time.perf_counter()
+        loss, _, _ = _batch_loss(
+            model, objective, variant, windows, weights, negative, idx, train_config.device
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if train_config.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        if step >= warmup:
+            seconds += time.perf_counter() - start
+            events += int(windows.lengths[idx].sum())
+    return {
+        "model": model_config.kind,
+        "variant": variant.name,
+        "positive_loss": train_config.positive_loss,
+        "batch_size": train_config.batch_size,
+        "max_len": model_config.max_len,
+        "dim": model_config.dim,
+        "threads": torch.get_num_threads(),
+        "device": train_config.device,
+        "events_per_second": events / seconds,
+        "seconds_per_batch": seconds / n_batches,
+    }

@@ -1,0 +1,119 @@
+"""make_logs -> train -> responsiveness --checkpoint, end to end on a tiny world."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.experiments.conftest import load_cli
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    logs, models = root / "logs", root / "models"
+    assert (
+        load_cli("make_logs").main(["--n-users", "120", "--n-steps", "30", "--out", str(logs)]) == 0
+    )
+    assert (
+        load_cli("train").main(
+            [
+                "--logs",
+                str(logs),
+                "--variant",
+                "baseline",
+                "--variant",
+                "dislike_feature_label",
+                "--epochs",
+                "1",
+                "--dim",
+                "16",
+                "--max-len",
+                "20",
+                "--out",
+                str(models),
+            ]
+        )
+        == 0
+    )
+    return root, logs, models
+
+
+def test_logs_and_checkpoints_are_written(pipeline):
+    _, logs, models = pipeline
+    assert sorted(p.name for p in logs.iterdir()) == [
+        "interactions.csv.gz",
+        "logs.json",
+        "world.npz",
+    ]
+    log = pd.read_csv(logs / "interactions.csv.gz")
+    assert len(log) == 120 * 30
+    record = json.loads((logs / "logs.json").read_text())
+    assert record["rows"] == 3600 and record["world"]["fingerprint"]
+    assert sorted(p.name for p in models.iterdir()) == ["gru-baseline", "gru-dislike_feature_label"]
+    metrics = pd.read_csv(models / "gru-baseline" / "metrics.csv")
+    assert {"train_loss", "val_ndcg10", "val_disliked_in_top10", "events_per_second"} <= set(
+        metrics
+    )
+
+
+def test_responsiveness_reads_the_checkpoints(pipeline, capsys):
+    root, logs, models = pipeline
+    out = root / "resp"
+    code = load_cli("responsiveness").main(
+        [
+            "--world",
+            str(logs / "world.npz"),
+            "--checkpoint",
+            str(models / "gru-baseline"),
+            "--checkpoint",
+            str(models / "gru-dislike_feature_label"),
+            "--n-users",
+            "60",
+            "--k",
+            "5",
+            "--n-resamples",
+            "200",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    per_user = pd.read_csv(out / "per_user.csv.gz")
+    assert set(per_user["model"]) == {"gru-baseline", "gru-dislike_feature_label"}
+    # A model that cannot see dislikes serves identical slates in both branches.
+    blind = per_user[per_user["model"] == "gru-baseline"].pivot(
+        index="user", columns="branch", values=["content", "creator"]
+    )
+    for kind in ("content", "creator"):
+        assert blind[kind]["long_dwell"].equals(blind[kind]["long_dwell+dislike"])
+
+
+def test_checkpoint_for_another_world_is_refused(pipeline, tmp_path, capsys):
+    _, _, models = pipeline
+    code = load_cli("responsiveness").main(
+        [
+            "--checkpoint",
+            str(models / "gru-baseline"),
+            "--n-users",
+            "10",
+            "--k",
+            "3",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "x"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "was trained on world" in err and "not on this world" in err
+
+
+def test_train_errors_are_one_line(tmp_path, capsys):
+    code = load_cli("train").main(["--logs", str(tmp_path), "--out", str(tmp_path / "m")])
+    assert code == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: world file {tmp_path}/world.npz does not exist"
+    )
+    code = load_cli("train").main(["--variant", "nope", "--logs", str(tmp_path)])
+    assert code == 2 and "unknown variant 'nope'" in capsys.readouterr().err

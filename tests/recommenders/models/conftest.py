@@ -1,0 +1,85 @@
+"""Tiny models and HistoryBatch -> tensor conversion for the model tests."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from recommenders import HistoryBatch
+from recommenders.models import FeatureConfig, ModelConfig, build_model
+
+N_ITEMS = 23
+NO_FEATURES = FeatureConfig()
+ALL_FEATURES = [
+    FeatureConfig(dislike=d, dwell_buckets=b, feedback_type=f)
+    for d, b, f in itertools.product((False, True), (0, 4), (False, True))
+]
+
+
+def tensors(batch: HistoryBatch) -> tuple[torch.Tensor, ...]:
+    """(items, feedback, dwell, lengths) of a batch as torch tensors (copies)."""
+    return (
+        torch.tensor(np.array(batch.items), dtype=torch.long),
+        torch.tensor(np.array(batch.feedback), dtype=torch.long),
+        torch.tensor(np.array(batch.dwell), dtype=torch.float32),
+        torch.tensor(np.array(batch.lengths), dtype=torch.long),
+    )
+
+
+def tiny_config(kind: str, features: FeatureConfig = NO_FEATURES, **overrides) -> ModelConfig:
+    base = {"kind": kind, "dim": 8, "max_len": 12, "n_heads": 2, "dropout": 0.1}
+    return ModelConfig(**{**base, **overrides}, features=features)
+
+
+_CACHE: dict = {}
+
+
+def tiny_model(kind: str, features: FeatureConfig = NO_FEATURES, **overrides):
+    """A seeded model over N_ITEMS items, in eval mode, cached: tests must not train it."""
+    key = (kind, features, tuple(sorted(overrides.items())))
+    if key not in _CACHE:
+        torch.manual_seed(0)
+        _CACHE[key] = build_model(tiny_config(kind, features, **overrides), N_ITEMS).eval()
+    return _CACHE[key]
+
+
+def _feature_id(f: FeatureConfig) -> str:
+    flags = {"dislike": f.dislike, "dwell": f.dwell_buckets, "type": f.feedback_type}
+    return "+".join(name for name, on in flags.items() if on) or "none"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models gain nothing from threads, and spinning threads crawl on a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session", params=("gru", "sasrec"))
+def kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session", params=ALL_FEATURES, ids=_feature_id)
+def features(request) -> FeatureConfig:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def to_tensors():
+    return tensors
+
+
+@pytest.fixture(scope="session")
+def make_model():
+    return tiny_model
+
+
+@pytest.fixture(scope="session")
+def make_config():
+    return tiny_config
