@@ -25,7 +25,7 @@ from recommenders.models import ModelConfig
 from recommenders.throughput import training_throughput
 from recommenders.training import TrainConfig
 from recommenders.variants import get_variant
-from simulator import ResponsivenessConfig, World, WorldConfig
+from simulator import ResponsivenessConfig, World
 from simulator.adapters import build_adapter
 from simulator.bench import bench_adapter
 from simulator.logs import LogConfig, make_logs
@@ -71,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         config = ResponsivenessConfig(
             n_users=args.n_users, k=args.k, seed=args.seed, cohort_size=args.n_users
         )
-        base = WorldConfig()
-        population = type(base.population)(**{**base.population.to_dict(), "n_users": args.n_users})
-        world = World.generate(WorldConfig(args.seed, base.corpus, population, base.response))
+        world = World.default(args.seed, args.n_users)
         results = []
         for spec in args.adapter or DEFAULT_ADAPTERS:
             result = bench_adapter(world, spec, build_adapter(spec, world), config, args.repeats)

@@ -16,10 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from agents import PopulationConfig
 from recommenders import Feedback
 from recommenders.atomic import atomic_write_csv, atomic_write_text
-from simulator import World, WorldConfig
+from simulator import World
 from simulator.logs import LOGGING_POLICIES, LogConfig, make_logs
 
 
@@ -72,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.world is not None:
             world = World.load(args.world)
         else:
-            base = WorldConfig()
-            population = PopulationConfig(**{**base.population.to_dict(), "n_users": args.n_users})
-            world = World.generate(WorldConfig(args.seed, base.corpus, population, base.response))
+            world = World.default(args.seed, args.n_users)
         start = time.perf_counter()
         log = make_logs(world, config)
         seconds = time.perf_counter() - start

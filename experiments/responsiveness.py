@@ -27,7 +27,6 @@ from simulator import (
     DEFAULT_BRANCHES,
     ResponsivenessConfig,
     World,
-    WorldConfig,
     compare,
     total_user_steps,
 )
@@ -110,11 +109,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def load_world(args: argparse.Namespace) -> World:
     if args.world is not None:
         return World.load(args.world)
-    base = WorldConfig()
-    population = type(base.population)(
-        **{**base.population.to_dict(), "n_users": max(args.n_users, 1)}
-    )
-    world = World.generate(WorldConfig(args.seed, base.corpus, population, base.response))
+    world = World.default(args.seed, max(args.n_users, 1))
     if args.save_world is not None:
         world.save(args.save_world)
     return world

@@ -77,6 +77,13 @@ class World:
         population = Population.generate(config.population, corpus.n_clusters, config.seed)
         return cls(config, corpus, population)
 
+    @classmethod
+    def default(cls, seed: int, n_users: int) -> World:
+        """The default world of ``seed`` with a population of ``n_users``."""
+        base = WorldConfig()
+        population = PopulationConfig(**{**base.population.to_dict(), "n_users": n_users})
+        return cls.generate(WorldConfig(seed, base.corpus, population, base.response))
+
     @property
     def n_users(self) -> int:
         return self.population.n_users
