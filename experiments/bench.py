@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         help="also time training of these models (repeatable; default both); --no-training skips",
     )
     parser.add_argument("--no-training", action="store_true", help="skip the training benchmark")
+    parser.add_argument("--device", default="cpu", help="device of the training benchmark")
     parser.add_argument(
         "--training-batches", type=int, default=20, help="timed training batches (default 20)"
     )
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                         sequences,
                         variant,
                         model_config,
-                        TrainConfig(positive_loss=positive),
+                        TrainConfig(positive_loss=positive, device=args.device),
                         world.corpus.n_items,
                         n_batches=args.training_batches,
                     )
