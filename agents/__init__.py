@@ -8,7 +8,7 @@ draws.
 from agents.keyed_random import KeyedRandom, Purpose
 from agents.policies import NO_CHOICE, LogitChoice, RandomTrajectory
 from agents.population import Population, PopulationConfig
-from agents.response import Response, ResponseConfig, UserModel
+from agents.response import Recent, Response, ResponseConfig, UserModel
 
 __all__ = [
     "NO_CHOICE",
@@ -17,6 +17,7 @@ __all__ = [
     "Population",
     "PopulationConfig",
     "Purpose",
+    "Recent",
     "RandomTrajectory",
     "Response",
     "ResponseConfig",

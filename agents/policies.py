@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.keyed_random import KeyedRandom, Purpose
-from agents.response import UserModel
+from agents.response import Recent, UserModel
 
 NO_CHOICE = -1
 
@@ -28,7 +28,8 @@ class RandomTrajectory:
     """Uniform choice of one slate position per user."""
 
     def choose(
-        self, keys: KeyedRandom, users: np.ndarray, step, slates: np.ndarray, model=None
+        self, keys: KeyedRandom, users: np.ndarray, step, slates: np.ndarray, model=None,
+        recent=None,
     ) -> np.ndarray:
         u = keys.uniform(users, step, Purpose.CHOICE)[:, 0]
         return np.minimum((u * slates.shape[1]).astype(np.int64), slates.shape[1] - 1)
@@ -46,10 +47,11 @@ class LogitChoice:
             raise ValueError(f"LogitChoice.temperature must be > 0, got {self.temperature}")
 
     def choose(
-        self, keys: KeyedRandom, users: np.ndarray, step, slates: np.ndarray, model: UserModel
+        self, keys: KeyedRandom, users: np.ndarray, step, slates: np.ndarray, model: UserModel,
+        recent: Recent | None = None,
     ) -> np.ndarray:
         users = np.asarray(users, np.int64)
-        mu = model.utility(users[:, None], slates) / self.temperature
+        mu = model.utility(users[:, None], slates, recent) / self.temperature
         scores = np.concatenate(
             [mu, np.full((len(users), 1), self.no_choice_utility / self.temperature)], axis=1
         )

@@ -5,6 +5,17 @@ Utility of item i for user u (utility units, unbounded)::
     mu(u, i) = a[u, cluster(i)] + b(u, creator(i)) + quality_weight * q[i]
                - creator_aversion_penalty * averse_creator(u, creator(i))
                - cluster_aversion_penalty * averse_cluster(u, cluster(i))
+               + momentum_weight * sum_{j=1..W} momentum_decay^(j-1)
+                     * 1[cluster(r_j) = cluster(i)] * 1[r_j was POSITIVE or LIKE]
+
+where r_1 is the user's most recent event, r_2 the one before, over the last
+W = ``momentum_window`` events. This *session momentum* is the short-term
+interest dynamic of the simulated users in Yao et al. (2021), the simulation
+framework the paper builds on: enjoying an item raises interest in its
+cluster for the next few steps, while a skipped or disliked item raises
+nothing. Without it, preferences are static, the order of a history carries
+no information, and a sequential recommender has nothing sequential to learn
+(see docs/world.md). ``momentum_weight = 0`` gives static users.
 
 Given a consumed item the user draws, from the keyed streams of (user, step):
 
@@ -47,6 +58,9 @@ class ResponseConfig:
     dislike_base: float = 0.02
     dislike_averse: float = 0.5
     like_rate: float = 0.15
+    momentum_weight: float = 1.5
+    momentum_decay: float = 0.6
+    momentum_window: int = 5
 
     def __post_init__(self) -> None:
         for name in ("skip_threshold", "dislike_base", "dislike_averse", "like_rate"):
@@ -57,6 +71,8 @@ class ResponseConfig:
             raise ValueError(
                 "ResponseConfig.dislike_base must be <= 0.5 (2 * base is a probability)"
             )
+        if self.momentum_window < 0 or not 0 <= self.momentum_decay <= 1:
+            raise ValueError("ResponseConfig: momentum_window must be >= 0, momentum_decay in [0, 1]")
         if not self.dwell_noise_sd >= 0:
             raise ValueError(
                 f"ResponseConfig.dwell_noise_sd must be >= 0, got {self.dwell_noise_sd}"
@@ -64,6 +80,14 @@ class ResponseConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Recent:
+    """A user's last events, most recent first: ``items`` / ``feedback`` (n, W), -1 = none."""
+
+    items: np.ndarray
+    feedback: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -98,8 +122,14 @@ class UserModel:
         self.config = config or ResponseConfig()
         self.keys = KeyedRandom(seed)
 
-    def utility(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """mu(u, i); ``users`` broadcasts against ``items`` (e.g. (n, 1) vs (n, S))."""
+    def utility(
+        self, users: np.ndarray, items: np.ndarray, recent: Recent | None = None
+    ) -> np.ndarray:
+        """mu(u, i); ``users`` broadcasts against ``items`` (e.g. (n, 1) vs (n, S)).
+
+        ``recent`` (one row per user, like ``users``' first axis) adds the
+        session momentum; None means no recent events.
+        """
         c = self.config
         pop = self.population
         users, items = np.broadcast_arrays(np.asarray(users), np.asarray(items))
@@ -108,7 +138,21 @@ class UserModel:
         mu = pop.cluster_affinity[users, clusters] + pop.creator_affinity(users, creators)
         mu = mu + c.quality_weight * self.item_quality[items]
         mu = mu - c.creator_aversion_penalty * pop.creator_averse(users, creators)
-        return mu - c.cluster_aversion_penalty * pop.cluster_averse(users, clusters)
+        mu = mu - c.cluster_aversion_penalty * pop.cluster_averse(users, clusters)
+        if recent is not None and c.momentum_weight and c.momentum_window:
+            mu = mu + c.momentum_weight * self._momentum(recent, clusters)
+        return mu
+
+    def _momentum(self, recent: Recent, clusters: np.ndarray) -> np.ndarray:
+        """sum_j decay^(j-1) [cluster(r_j) = cluster(i)] [r_j enjoyed], shaped like ``clusters``."""
+        w = min(self.config.momentum_window, recent.items.shape[1])
+        items = recent.items[:, :w]
+        enjoyed = (items >= 0) & np.isin(recent.feedback[:, :w], (POSITIVE, LIKE))
+        recent_clusters = np.where(enjoyed, self.item_cluster[np.maximum(items, 0)], -1)
+        decay = self.config.momentum_decay ** np.arange(w)
+        flat = clusters.reshape(len(items), -1)
+        match = flat[:, :, None] == recent_clusters[:, None, :]
+        return (match * decay).sum(axis=2).reshape(clusters.shape)
 
     def averse(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """True where the user persistently dislikes the item's creator or cluster."""
@@ -117,12 +161,14 @@ class UserModel:
             users, self.item_cluster[items]
         )
 
-    def respond(self, users: np.ndarray, items: np.ndarray, step) -> Response:
+    def respond(
+        self, users: np.ndarray, items: np.ndarray, step, recent: Recent | None = None
+    ) -> Response:
         """Draw dwell and feedback for ``users[r]`` consuming ``items[r]`` at ``step``."""
         c = self.config
         users = np.asarray(users, np.int64)
         items = np.asarray(items, np.int64)
-        mu = self.utility(users, items)
+        mu = self.utility(users, items, recent)
         eps = self.keys.normal(users, step, Purpose.DWELL)[:, 0]
         dwell = _sigmoid(mu + c.dwell_offset + c.dwell_noise_sd * eps)
         p_dislike = np.where(

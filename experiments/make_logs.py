@@ -41,13 +41,19 @@ def main(argv: list[str] | None = None) -> int:
         "--logging",
         choices=LOGGING_POLICIES,
         default="mixture",
-        help="logging recommender (default mixture of popularity and random)",
+        help="logging recommender (default: mixture of similar, random and popularity)",
+    )
+    parser.add_argument(
+        "--similar",
+        type=float,
+        default=0.5,
+        help="share of content-based 'more like this' slates in the mixture (default 0.5)",
     )
     parser.add_argument(
         "--explore",
         type=float,
-        default=0.5,
-        help="share of random slates in the mixture (default 0.5)",
+        default=0.25,
+        help="share of uniform random slates in the mixture (default 0.25)",
     )
     parser.add_argument(
         "--slate-size", type=int, default=10, help="items per logged slate (default 10)"
@@ -61,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             n_steps=args.n_steps,
             logging=args.logging,
             explore=args.explore,
+            similar=args.similar,
             slate_size=args.slate_size,
             seed=args.log_seed,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents import Recent
 from recommenders import PAD, HistoryBatch
 
 
@@ -43,6 +44,17 @@ class Cohort:
         t = self.length
         return HistoryBatch(
             self.items[:, :t], self.feedback[:, :t], self.dwell[:, :t], self._lengths
+        )
+
+    def recent(self, window: int) -> Recent:
+        """The last ``window`` events of every user, most recent first (-1 = none yet)."""
+        t = self.length
+        cols = t - 1 - np.arange(window)
+        valid = cols >= 0
+        cols = np.where(valid, cols, 0)
+        return Recent(
+            items=np.where(valid, self.items[:, cols], PAD),
+            feedback=np.where(valid, self.feedback[:, cols], PAD),
         )
 
     def fork(self) -> Cohort:

@@ -19,6 +19,7 @@ from agents import LogitChoice
 from recommenders import HistoryBatch, PopularityAdapter, RandomAdapter, RecommenderAdapter
 from recommenders.data import log_from_histories
 from recommenders.mixture import MixtureAdapter
+from recommenders.similar import SimilarItemsAdapter
 from simulator.cohort import Cohort
 from simulator.service import RecommenderService
 from simulator.world import World
@@ -48,8 +49,10 @@ def simulate_histories(
         rows = np.arange(n_users)
         for step in range(n_steps):
             slates = yield service.request(cohort.histories())
-            items = slates[rows, policy.choose(model.keys, cohort.users, step, slates, model)]
-            response = model.respond(cohort.users, items, step)
+            recent = cohort.recent(model.config.momentum_window)
+            picks = policy.choose(model.keys, cohort.users, step, slates, model, recent)
+            items = slates[rows, picks]
+            response = model.respond(cohort.users, items, step, recent)
             cohort.append(items, response.feedback, response.dwell)
             yield env.timeout(1.0)
 
@@ -62,15 +65,21 @@ def simulate_histories(
 class LogConfig:
     """How interaction logs are drawn from a world.
 
-    ``logging``: ``random``, ``popularity``, or ``mixture`` (each user's
-    history served by popularity with probability ``1 - explore`` and by
-    uniform random with probability ``explore``, re-drawn every step).
+    ``logging``: ``random``, ``popularity``, ``similar`` (content-based "more
+    like this" on the last items), or ``mixture``: at every step a history is
+    served by ``similar`` with probability ``similar``, by uniform random with
+    probability ``explore`` and by popularity otherwise. The personalised
+    share stands for the production recommender that logged the paper's data:
+    it keeps offering content like what the user just watched, so the logs
+    hold both continuations after enjoyed items and repeated exposure after
+    disliked ones.
     """
 
     n_users: int = 5000
     n_steps: int = 100
     logging: str = "mixture"
-    explore: float = 0.5
+    explore: float = 0.25
+    similar: float = 0.5
     slate_size: int = 10
     temperature: float = 1.0
     seed: int = 1
@@ -78,8 +87,13 @@ class LogConfig:
     def __post_init__(self) -> None:
         if self.logging not in LOGGING_POLICIES:
             raise ValueError(f"logging must be one of {LOGGING_POLICIES}, got {self.logging!r}")
-        if not 0 <= self.explore <= 1:
-            raise ValueError(f"explore must be in [0, 1], got {self.explore}")
+        if not (
+            0 <= self.explore <= 1 and 0 <= self.similar <= 1 and self.explore + self.similar <= 1
+        ):
+            raise ValueError(
+                f"explore ({self.explore}) and similar ({self.similar}) must be shares in [0, 1] "
+                "summing to at most 1"
+            )
         if self.n_users < 1 or self.n_steps < 1 or self.slate_size < 1:
             raise ValueError("n_users, n_steps and slate_size must be >= 1")
         if self.temperature <= 0:
@@ -89,7 +103,7 @@ class LogConfig:
         return asdict(self)
 
 
-LOGGING_POLICIES = ("random", "popularity", "mixture")
+LOGGING_POLICIES = ("random", "popularity", "similar", "mixture")
 
 
 def logging_adapter(world: World, config: LogConfig) -> RecommenderAdapter:
@@ -100,9 +114,11 @@ def logging_adapter(world: World, config: LogConfig) -> RecommenderAdapter:
         return random
     if config.logging == "popularity":
         return popularity
-    return MixtureAdapter(
-        [popularity, random], [1 - config.explore, config.explore], seed=config.seed
-    )
+    similar = SimilarItemsAdapter(world.corpus)
+    if config.logging == "similar":
+        return similar
+    weights = [config.similar, config.explore, 1 - config.similar - config.explore]
+    return MixtureAdapter([similar, random, popularity], weights, seed=config.seed)
 
 
 def make_logs(world: World, config: LogConfig) -> pd.DataFrame:

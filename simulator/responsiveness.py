@@ -172,11 +172,12 @@ def _user_cohort(
         slates = yield service.request(histories)
         if on_slate is not None:
             on_slate(SlateEvent(users, step + 1, None, histories, slates))
-        items = slates[rows, policy.choose(keys, users, step, slates, model)]
+        recent = cohort.recent(model.config.momentum_window)
+        items = slates[rows, policy.choose(keys, users, step, slates, model, recent)]
         tick(len(users))
         if step == config.k - 1:
             break
-        response = model.respond(users, items, step)
+        response = model.respond(users, items, step, recent)
         cohort.append(items, response.feedback, response.dwell)
         yield env.timeout(config.step_interval)
     x_k = items
@@ -203,8 +204,9 @@ def _user_cohort(
             tick(len(users))
             if h + 1 < config.horizon:
                 # Same keys in every branch: only the slates, never the draws, differ.
-                items = slates[rows, policy.choose(keys, users, step, slates, model)]
-                response = model.respond(users, items, step)
+                recent = branch.recent(model.config.momentum_window)
+                items = slates[rows, policy.choose(keys, users, step, slates, model, recent)]
+                response = model.respond(users, items, step, recent)
                 branch.append(items, response.feedback, response.dwell)
 
 

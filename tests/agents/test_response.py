@@ -63,3 +63,23 @@ def test_bad_response_config(kwargs):
 def test_bad_population_config(kwargs):
     with pytest.raises(ValueError, match="PopulationConfig"):
         PopulationConfig(**kwargs)
+
+
+def test_session_momentum_follows_enjoyed_recent_clusters(user_model):
+    from agents import Recent
+
+    users = np.zeros(3, np.int64)
+    item = 5
+    cluster = user_model.item_cluster[item]
+    same = np.nonzero(user_model.item_cluster == cluster)[0]
+    other = np.nonzero(user_model.item_cluster != cluster)[0][0]
+    enjoyed = Recent(np.array([[same[1], other], [other, same[1]], [same[1], other]]),
+                     np.array([[0, 0], [0, 0], [2, 0]]))
+    base = user_model.utility(users, np.full(3, item))
+    boosted = user_model.utility(users, np.full(3, item), enjoyed)
+    c = user_model.config
+    # Most recent enjoyed event of the cluster: + w; one step older: + w * decay;
+    # a disliked event raises nothing.
+    assert np.allclose(boosted - base, [c.momentum_weight, c.momentum_weight * c.momentum_decay, 0])
+    none = Recent(np.full((3, 2), -1), np.full((3, 2), -1))
+    assert np.array_equal(user_model.utility(users, np.full(3, item), none), base)

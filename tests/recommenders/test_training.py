@@ -66,7 +66,7 @@ def test_window_labels_follow_the_rule(sequences):
     weights, negative = window_labels(windows, get_variant("dislike_feature_label"))
     disliked = windows.feedback == Feedback.DISLIKE
     assert (negative == disliked).all()
-    assert (weights[disliked] == 1.0).all()
+    assert (weights[disliked] == get_variant("dislike_feature_label").labels.negative_weight).all()
     weights, negative = window_labels(windows, get_variant("dislike_feature"))
     assert not negative.any() and (weights[disliked] == 0).all()
 

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from agents import PopulationConfig
@@ -14,3 +16,10 @@ SMALL = WorldConfig(
 def small_world() -> World:
     """A world small enough for property tests (300 items, 60 users)."""
     return World.generate(SMALL)
+
+
+@pytest.fixture(scope="session")
+def static_world() -> World:
+    """The small world with static users (no session momentum)."""
+    response = dataclasses.replace(SMALL.response, momentum_weight=0.0)
+    return World.generate(dataclasses.replace(SMALL, response=response))
