@@ -19,7 +19,7 @@ from pathlib import Path
 from recommenders import Feedback
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from simulator import World
-from simulator.logs import LOGGING_POLICIES, LogConfig, make_logs
+from simulator.logs import LOGGING_POLICIES, LogConfig, continuity, make_logs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,17 +89,21 @@ def main(argv: list[str] | None = None) -> int:
     world.save(args.out / "world.npz")
     atomic_write_csv(args.out / "interactions.csv.gz", log)
     shares = log["feedback"].value_counts(normalize=True).sort_index()
+    table = continuity(log, world)
     record = {
         "config": config.to_dict(),
         "world": {"fingerprint": world.fingerprint, "config": world.config.to_dict()},
         "rows": len(log),
         "feedback_share": {Feedback(int(k)).name: float(v) for k, v in shares.items()},
+        "continuity": table.to_dict("records"),
         "wall_seconds": seconds,
     }
     atomic_write_text(args.out / "logs.json", json.dumps(record, indent=2) + "\n")
     print(f"{len(log):,} events from {config.n_users:,} users in {seconds:.1f} s; feedback shares:")
     for name, share in record["feedback_share"].items():
         print(f"  {name:>9}: {share:.3f}")
+    print("next event after each feedback (same user):")
+    print(table.to_string(index=False, float_format="%.3f"))
     print(f"wrote {args.out}/world.npz, interactions.csv.gz, logs.json")
     return 0
 

@@ -53,10 +53,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--checkpoint",
-        action="append",
+        action="extend",
+        nargs="+",
         metavar="PATH",
         default=[],
-        help="trained model checkpoint to measure (repeatable; read by recommenders.load_adapter)",
+        help="trained model checkpoint folder(s) to measure; takes several (--checkpoint DIR/*) "
+        "and may be repeated; read by recommenders.load_adapter",
     )
     parser.add_argument(
         "--world", type=Path, help="world file (.npz); default: a synthetic world from --seed"

@@ -16,7 +16,13 @@ import pandas as pd
 import simpy
 
 from agents import LogitChoice
-from recommenders import HistoryBatch, PopularityAdapter, RandomAdapter, RecommenderAdapter
+from recommenders import (
+    Feedback,
+    HistoryBatch,
+    PopularityAdapter,
+    RandomAdapter,
+    RecommenderAdapter,
+)
 from recommenders.data import log_from_histories
 from recommenders.mixture import MixtureAdapter
 from recommenders.similar import SimilarItemsAdapter
@@ -133,3 +139,27 @@ def make_logs(world: World, config: LogConfig) -> pd.DataFrame:
         temperature=config.temperature,
     )
     return log_from_histories(histories)
+
+
+def continuity(log: pd.DataFrame, world: World) -> pd.DataFrame:
+    """Per feedback code of an event: share of the user's next events in the same
+    content cluster / by the same creator. The sequential signal a model can learn:
+    how the next item depends on what the user did with the last one."""
+    items = log["item"].to_numpy()
+    users = log["user"].to_numpy()
+    feedback = log["feedback"].to_numpy()
+    follows = users[1:] == users[:-1]
+    rows = []
+    for code in np.unique(feedback):
+        sel = follows & (feedback[:-1] == code)
+        cluster = world.corpus.cluster[items]
+        creator = world.corpus.creator[items]
+        rows.append(
+            {
+                "feedback": Feedback(int(code)).name,
+                "events": int(sel.sum()),
+                "next_same_cluster": float((cluster[1:] == cluster[:-1])[sel].mean()),
+                "next_same_creator": float((creator[1:] == creator[:-1])[sel].mean()),
+            }
+        )
+    return pd.DataFrame(rows)

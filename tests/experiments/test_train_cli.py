@@ -64,10 +64,8 @@ def test_responsiveness_reads_the_checkpoints(pipeline, capsys):
         [
             "--world",
             str(logs / "world.npz"),
-            "--checkpoint",
-            str(models / "gru-baseline"),
-            "--checkpoint",
-            str(models / "gru-dislike_feature_label"),
+            "--checkpoint",  # as a shell expands --checkpoint DIR/*
+            *map(str, sorted(models.iterdir())),
             "--n-users",
             "60",
             "--k",
