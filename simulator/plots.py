@@ -304,7 +304,12 @@ def plot_responsiveness(
 
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_ylim(y_min, y_max)
-    ax.set_xticks(range(n_groups), prep.groups)
+    longest = max((len(str(g)) for g in prep.groups), default=0)
+    if n_groups * longest > 60:
+        # Many or long model names would overlap: slant them.
+        ax.set_xticks(range(n_groups), prep.groups, rotation=30, ha="right")
+    else:
+        ax.set_xticks(range(n_groups), prep.groups)
     ax.set_xlim(-0.6, n_groups - 0.4)
     ax.set_ylabel(Y_LABEL)
     handles = [Patch(facecolor=colors[k], label=k) for k in prep.kinds]
