@@ -68,7 +68,10 @@ def read_log(path: str | Path, n_items: int) -> pd.DataFrame:
     if not path.is_file():
         raise LogError(f"log file {path} does not exist")
     if path.suffix == ".parquet":
-        frame = pd.read_parquet(path)
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError:
+            raise LogError(f"reading {path} needs a parquet engine: pip install pyarrow") from None
     else:
         frame = pd.read_csv(path)
     return validate_log(frame, n_items, source=str(path))
