@@ -28,7 +28,12 @@ class RandomTrajectory:
     """Uniform choice of one slate position per user."""
 
     def choose(
-        self, keys: KeyedRandom, users: np.ndarray, step, slates: np.ndarray, model=None,
+        self,
+        keys: KeyedRandom,
+        users: np.ndarray,
+        step,
+        slates: np.ndarray,
+        model=None,
         recent=None,
     ) -> np.ndarray:
         u = keys.uniform(users, step, Purpose.CHOICE)[:, 0]
@@ -47,7 +52,12 @@ class LogitChoice:
             raise ValueError(f"LogitChoice.temperature must be > 0, got {self.temperature}")
 
     def choose(
-        self, keys: KeyedRandom, users: np.ndarray, step, slates: np.ndarray, model: UserModel,
+        self,
+        keys: KeyedRandom,
+        users: np.ndarray,
+        step,
+        slates: np.ndarray,
+        model: UserModel,
         recent: Recent | None = None,
     ) -> np.ndarray:
         users = np.asarray(users, np.int64)

@@ -72,7 +72,7 @@ class ResponseConfig:
                 "ResponseConfig.dislike_base must be <= 0.5 (2 * base is a probability)"
             )
         if self.momentum_window < 0 or not 0 <= self.momentum_decay <= 1:
-            raise ValueError("ResponseConfig: momentum_window must be >= 0, momentum_decay in [0, 1]")
+            raise ValueError("ResponseConfig: momentum_window must be >= 0, decay in [0, 1]")
         if not self.dwell_noise_sd >= 0:
             raise ValueError(
                 f"ResponseConfig.dwell_noise_sd must be >= 0, got {self.dwell_noise_sd}"

@@ -30,9 +30,7 @@ class PopularityAdapter(RecommenderAdapter):
         exclude_consumed: when false every row gets the same top slate.
     """
 
-    def __init__(
-        self, corpus: CorpusLike, counts=None, exclude_consumed: bool = True
-    ) -> None:
+    def __init__(self, corpus: CorpusLike, counts=None, exclude_consumed: bool = True) -> None:
         n_items = int(corpus.n_items)
         if n_items <= 0:
             raise ValueError(f"n_items must be positive, got {n_items}")

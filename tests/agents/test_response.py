@@ -73,8 +73,10 @@ def test_session_momentum_follows_enjoyed_recent_clusters(user_model):
     cluster = user_model.item_cluster[item]
     same = np.nonzero(user_model.item_cluster == cluster)[0]
     other = np.nonzero(user_model.item_cluster != cluster)[0][0]
-    enjoyed = Recent(np.array([[same[1], other], [other, same[1]], [same[1], other]]),
-                     np.array([[0, 0], [0, 0], [2, 0]]))
+    enjoyed = Recent(
+        np.array([[same[1], other], [other, same[1]], [same[1], other]]),
+        np.array([[0, 0], [0, 0], [2, 0]]),
+    )
     base = user_model.utility(users, np.full(3, item))
     boosted = user_model.utility(users, np.full(3, item), enjoyed)
     c = user_model.config

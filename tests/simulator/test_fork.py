@@ -66,8 +66,18 @@ settings_ = settings(
 )
 @settings_
 def test_branches_differ_only_in_the_action(
-    small_world, static_world, k, horizon, n_users, cohort_size, stagger, window, branches,
-    seed, filtered, static,
+    small_world,
+    static_world,
+    k,
+    horizon,
+    n_users,
+    cohort_size,
+    stagger,
+    window,
+    branches,
+    seed,
+    filtered,
+    static,
 ):
     # With session momentum a branch's user state differs after the fork (x_k was
     # enjoyed in one branch, disliked in another), so the same draws may give
