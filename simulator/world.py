@@ -131,8 +131,10 @@ class World:
             with np.load(path, allow_pickle=False) as archive:
                 data = {name: archive[name] for name in archive.files}
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+            # numpy reads a non-archive as a pickle and suggests allow_pickle: never.
+            reason = "not an .npz archive" if "pickle" in str(error) else str(error)
             raise WorldFileError(
-                f"world file {path} is not a readable world archive: {error}"
+                f"world file {path} is not a readable world archive: {reason}"
             ) from None
         if "header" not in data:
             raise WorldFileError(f"world file {path} has no header: not a world file")
