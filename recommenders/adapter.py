@@ -92,6 +92,16 @@ class ScoringAdapter(RecommenderAdapter):
         return top_k(scores, slate_size, owner=self.name)
 
 
+def fast_path_applies(batch: HistoryBatch, real: np.ndarray, k: int, n_items: int) -> bool:
+    """Whether a sparse fast path may serve ``batch``: rows to serve, a feasible slate
+    size, and every real history id inside the corpus. Otherwise the dense
+    :class:`ScoringAdapter` path runs, which raises the contract's errors."""
+    events = batch.items[real]
+    if len(batch) == 0 or not 0 < k <= n_items:
+        return False
+    return not (events.size and (events.min() < 0 or events.max() >= n_items))
+
+
 def top_k(scores: np.ndarray, k: int, owner: str = "top_k") -> np.ndarray:
     """Indices of the ``k`` largest scores per row, best first, ties to the lower index.
 

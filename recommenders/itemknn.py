@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommenders.adapter import CorpusLike, ScoringAdapter, top_k
+from recommenders.adapter import CorpusLike, ScoringAdapter, fast_path_applies, top_k
+from recommenders.atomic import atomic_path
 from recommenders.history import History, HistoryBatch
 
 # Sort keys (id << shift | slot) are int32, which sorts faster, while (n_items + 1) << shift
@@ -174,12 +173,7 @@ class ItemKNNAdapter(ScoringAdapter):
         batch = HistoryBatch.of(histories)
         n, n_items, k = len(batch), self.n_items, slate_size
         real = batch.mask
-        events = batch.items[real]
-        if (
-            n == 0
-            or not 0 < k <= n_items
-            or (events.size and (events.min() < 0 or events.max() >= n_items))
-        ):
+        if not fast_path_applies(batch, real, k, n_items):
             return self._recommend_dense(batch, slate_size)
         consumed, n_consumed = _sorted_consumed(batch.items, real, n_items, self.exclude_consumed)
         if (n_items - n_consumed < k).any():
@@ -312,23 +306,14 @@ class ItemKNNAdapter(ScoringAdapter):
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the neighbour table to ``path`` (.npz) atomically: never a half-written file."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f,
-                    neighbors=self.neighbors,
-                    weights=self.weights,
-                    n_items=np.int64(self.n_items),
-                    n_recent=np.int64(self.n_recent),
-                )
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(
+                f,
+                neighbors=self.neighbors,
+                weights=self.weights,
+                n_items=np.int64(self.n_items),
+                n_recent=np.int64(self.n_recent),
+            )
 
     @classmethod
     def load(cls, path: str | os.PathLike, corpus: CorpusLike, **kwargs) -> ItemKNNAdapter:

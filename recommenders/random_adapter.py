@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from recommenders.adapter import CorpusLike, ScoringAdapter
+from recommenders.adapter import CorpusLike, ScoringAdapter, fast_path_applies
 from recommenders.history import History, HistoryBatch
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -124,12 +124,7 @@ class RandomAdapter(ScoringAdapter):
         batch = HistoryBatch.of(histories)
         n, n_items, k = len(batch), self.n_items, slate_size
         real = batch.mask
-        events = batch.items[real]
-        if (
-            n == 0
-            or not 0 < k <= n_items
-            or (events.size and (events.min() < 0 or events.max() >= n_items))
-        ):
+        if not fast_path_applies(batch, real, k, n_items):
             return self._recommend_dense(batch, slate_size)
         if self.exclude_consumed:
             consumed = np.where(real, batch.items, n_items)
