@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         "--patience", type=int, default=5, help="early-stopping patience (default 5)"
     )
     parser.add_argument(
+        "--min-epochs",
+        type=int,
+        default=0,
+        help="epochs before early stopping may pick or stop (default 0)",
+    )
+    parser.add_argument(
         "--batch-size", type=int, default=128, help="windows per batch (default 128)"
     )
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
@@ -93,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             batch_size=args.batch_size,
             lr=args.lr,
             patience=args.patience,
+            min_epochs=args.min_epochs,
             seed=args.seed,
             device=args.device,
             grad_clip=args.grad_clip,

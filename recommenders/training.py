@@ -13,8 +13,9 @@ default the positive term uses sampled softmax with logQ correction over
 term always uses the full softmax): on CPU the full softmax over a 5,000-item
 corpus costs about ten times more per batch (``TrainConfig.positive_loss``
 switches to it). The last
-``n_holdout`` events of each user are held out; after every epoch NDCG@10 on
-them decides early stopping, and the best epoch's weights are kept.
+``n_holdout`` events of each user are held out; after every epoch from
+``min_epochs`` on, NDCG@10 on them decides early stopping, and the best such
+epoch's weights are kept.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     patience: int = 5
+    min_epochs: int = 0
     n_holdout: int = 2
     seed: int = 0
     device: str = "cpu"
@@ -61,6 +63,10 @@ class TrainConfig:
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (self.lr > 0, f"lr must be > 0, got {self.lr}"),
             (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
+            (
+                0 <= self.min_epochs <= self.epochs,
+                f"min_epochs must be in [0, epochs={self.epochs}], got {self.min_epochs}",
+            ),
             (self.n_holdout >= 1, f"n_holdout must be >= 1, got {self.n_holdout}"),
             (self.n_negatives >= 1, f"n_negatives must be >= 1, got {self.n_negatives}"),
             (
@@ -196,6 +202,10 @@ def train_model(
             write_metrics(pd.DataFrame(rows), Path(metrics_path))
         if progress is not None:
             progress(row)
+        if epoch < config.min_epochs:
+            # Early epochs can score well by ranking popular items before the model
+            # has learned anything sequential; they are neither kept nor counted.
+            continue
         if metrics.ndcg10 > best:
             best, best_epoch, stale = metrics.ndcg10, epoch, 0
             best_state = copy.deepcopy(model.state_dict())

@@ -195,3 +195,13 @@ def test_bad_train_config():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             TrainConfig(device="cuda")
+
+
+def test_min_epochs_defers_early_stopping(sequences, tmp_path):
+    variant = get_variant("baseline")
+    model_config = ModelConfig(dim=8, max_len=12, features=variant.features)
+    train_config = TrainConfig(epochs=4, batch_size=32, lr=2e-2, patience=1, min_epochs=3)
+    fitted = fit_variant(sequences, variant, model_config, train_config, N_ITEMS, "w", tmp_path)
+    assert fitted.result.best_epoch >= 3
+    with pytest.raises(ValueError, match="min_epochs must be in"):
+        TrainConfig(epochs=2, min_epochs=3)
