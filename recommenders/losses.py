@@ -239,9 +239,16 @@ class _Base:
         weights: Tensor,
         *,
         reduction: Reduction = "sum",
+        negatives: Tensor | None = None,
     ) -> Tensor:
+        """As every loss. Sampled losses also take ``negatives`` (``(N, n_neg)`` ids),
+        which overrides their sampling (tests, sharing one draw between two losses)."""
         _check_inputs(source, states, labels, weights)
-        return reduce_weighted(self.per_example(source, states, labels), weights, reduction)
+        if negatives is None:
+            per = self.per_example(source, states, labels)
+        else:
+            per = self.per_example(source, states, labels, negatives=negatives)  # type: ignore[call-arg]
+        return reduce_weighted(per, weights, reduction)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "generator")
@@ -335,22 +342,6 @@ class _SampledBase(_Base):
             neg = neg - log_kq
         neg = neg.masked_fill(negatives == labels[:, None], float("-inf"))
         return torch.cat([label_logit, neg], dim=1)
-
-    def __call__(
-        self,
-        source: LogitSource,
-        states: Tensor,
-        labels: Tensor,
-        weights: Tensor,
-        *,
-        reduction: Reduction = "sum",
-        negatives: Tensor | None = None,
-    ) -> Tensor:
-        """As every loss; ``negatives`` (``(N, n_neg)`` ids) overrides sampling (tests,
-        sharing one draw between two losses)."""
-        _check_inputs(source, states, labels, weights)
-        per = self.per_example(source, states, labels, negatives=negatives)
-        return reduce_weighted(per, weights, reduction)
 
     def per_example(  # type: ignore[override]
         self, source: LogitSource, states: Tensor, labels: Tensor, negatives: Tensor | None = None
@@ -466,20 +457,6 @@ class GBCE(_Base):
         if self.normalise_by_candidates:
             loss = loss / (self.n_neg + 1)
         return loss
-
-    def __call__(
-        self,
-        source: LogitSource,
-        states: Tensor,
-        labels: Tensor,
-        weights: Tensor,
-        *,
-        reduction: Reduction = "sum",
-        negatives: Tensor | None = None,
-    ) -> Tensor:
-        _check_inputs(source, states, labels, weights)
-        per = self.per_example(source, states, labels, negatives=negatives)
-        return reduce_weighted(per, weights, reduction)
 
 
 # ---------------------------------------------------------------------------------------
