@@ -48,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SPEC",
         help=f"recommender to measure; repeat to compare. Built-in: {', '.join(sorted(BUILTIN))}; "
         "filter:SPEC / filter-cluster:SPEC wrap SPEC in the FeedbackFilter heuristic; "
+        "checkpoint:PATH is a trained model (so filter:checkpoint:PATH filters it); "
         "package.module:Class builds Class(corpus). "
         f"Default when neither --adapter nor --checkpoint is given: {' '.join(DEFAULT_ADAPTERS)}",
     )

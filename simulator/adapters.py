@@ -7,6 +7,8 @@ Specs:
   random logging recommender and utility-driven users);
 * ``filter:SPEC`` / ``filter-cluster:SPEC``: :class:`recommenders.FeedbackFilter`
   around SPEC, dropping creators (clusters) the user disliked;
+* ``checkpoint:PATH``: a trained model (:func:`recommenders.load_adapter`), so
+  ``filter:checkpoint:PATH`` puts the downstream heuristic around a model;
 * ``package.module:Class``: any :class:`recommenders.RecommenderAdapter`
   subclass, constructed as ``Class(corpus)``.
 """
@@ -63,12 +65,17 @@ def build_adapter(spec: str, world: World) -> RecommenderAdapter:
     head, sep, rest = spec.partition(":")
     if sep and head in _WRAPPERS:
         return FeedbackFilter(build_adapter(rest, world), world.corpus, by=_WRAPPERS[head])
+    if sep and head == "checkpoint":
+        # Imported here: torch loads only when a checkpoint is asked for.
+        from recommenders.checkpoint import load_adapter
+
+        return load_adapter(rest, corpus=world.corpus, fingerprint=world.fingerprint)
     if spec in BUILTIN:
         return BUILTIN[spec](world)
     if not sep:
         raise AdapterSpecError(
             f"unknown adapter {spec!r}: use one of {sorted(BUILTIN)}, "
-            "filter:NAME, filter-cluster:NAME, or package.module:Class"
+            "filter:SPEC, filter-cluster:SPEC, checkpoint:PATH, or package.module:Class"
         )
     return _import_adapter(head, rest, world)
 

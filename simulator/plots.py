@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,6 +135,18 @@ def _check_unique(prep: _Prepared, keys: list[str]) -> None:
 def _kind_colors(kinds: list[str]) -> dict[str, str]:
     others = iter(_OTHER_COLORS * (1 + len(kinds) // len(_OTHER_COLORS)))
     return {k: _KIND_COLORS.get(k) or next(others) for k in kinds}
+
+
+def _wrap_label(label: str, width: int = 28) -> str:
+    """Break a long label (e.g. a checkpoint path) after '/' or ':' into lines of ~width."""
+    lines, current = [], ""
+    for part in re.split(r"(?<=[/:])", label):
+        if current and len(current) + len(part) > width:
+            lines.append(current)
+            current = ""
+        current += part
+    lines.append(current)
+    return "\n".join(lines)
 
 
 def _limits(values: np.ndarray) -> tuple[float, float]:
@@ -304,12 +317,13 @@ def plot_responsiveness(
 
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_ylim(y_min, y_max)
-    longest = max((len(str(g)) for g in prep.groups), default=0)
+    labels = [_wrap_label(str(g)) for g in prep.groups]
+    longest = max((len(line) for g in labels for line in g.split("\n")), default=0)
     if n_groups * longest > 60:
         # Many or long model names would overlap: slant them.
-        ax.set_xticks(range(n_groups), prep.groups, rotation=30, ha="right")
+        ax.set_xticks(range(n_groups), labels, rotation=30, ha="right")
     else:
-        ax.set_xticks(range(n_groups), prep.groups)
+        ax.set_xticks(range(n_groups), labels)
     ax.set_xlim(-0.6, n_groups - 0.4)
     ax.set_ylabel(Y_LABEL)
     handles = [Patch(facecolor=colors[k], label=k) for k in prep.kinds]

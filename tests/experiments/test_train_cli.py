@@ -115,3 +115,32 @@ def test_train_errors_are_one_line(tmp_path, capsys):
     )
     code = load_cli("train").main(["--variant", "nope", "--logs", str(tmp_path)])
     assert code == 2 and "unknown variant 'nope'" in capsys.readouterr().err
+
+
+def test_feedback_filter_around_a_trained_model(pipeline):
+    root, logs, models = pipeline
+    out = root / "filtered"
+    spec = f"filter:checkpoint:{models / 'gru-baseline'}"
+    code = load_cli("responsiveness").main(
+        [
+            "--world",
+            str(logs / "world.npz"),
+            "--adapter",
+            spec,
+            "--n-users",
+            "40",
+            "--k",
+            "5",
+            "--n-resamples",
+            "200",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    per_user = pd.read_csv(out / "per_user.csv.gz")
+    disliked = per_user[per_user["branch"] == "long_dwell+dislike"]
+    # The heuristic removes every item of the creator the user just disliked.
+    assert (disliked["creator"] == 0).all()
+    assert set(per_user["model"]) == {spec}
