@@ -7,7 +7,10 @@ per user, the fork, the branch slates) and the share of wall time spent inside
 table on stdout and JSON in --out. Target on a 2-core machine: >= 300,000
 user-steps/s with the popularity adapter. Training throughput (forward,
 backward and Adam step, events per second) is timed for GRU and SASRec on logs
-drawn from the same world, with sampled and full softmax.
+drawn from the same world, with sampled and full softmax. With --ml1m it is also
+timed on MovieLens-1M in the configuration of experiments/ml1m.py (embedding
+128, input length 200, batch 128, full softmax), in sequences (training
+windows) and events per second.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import sys
 from pathlib import Path
 
 from recommenders.atomic import atomic_write_text
+from recommenders.benchmark import BenchmarkConfig, benchmark_throughput
 from recommenders.data import Sequences
+from recommenders.datasets import load_ml1m
 from recommenders.models import ModelConfig
 from recommenders.throughput import training_throughput
 from recommenders.training import TrainConfig
@@ -32,6 +37,7 @@ from simulator.logs import LogConfig, make_logs
 from simulator.report import package_versions
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
+ML1M = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ml-1m"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="device of the training benchmark")
     parser.add_argument(
         "--training-batches", type=int, default=20, help="timed training batches (default 20)"
+    )
+    parser.add_argument(
+        "--ml1m",
+        type=Path,
+        nargs="?",
+        const=ML1M,
+        default=None,
+        metavar="PATH",
+        help=f"also time training on ML-1M (folder; default {ML1M})",
+    )
+    parser.add_argument(
+        "--ml1m-batches", type=int, default=5, help="timed ML-1M training batches (default 5)"
     )
     parser.add_argument(
         "--out",
@@ -108,6 +126,23 @@ def main(argv: list[str] | None = None) -> int:
                         f"{row['threads']} threads)",
                         flush=True,
                     )
+        ml1m = []
+        if args.ml1m is not None:
+            data = load_ml1m(args.ml1m)
+            ml1m = benchmark_throughput(
+                Sequences.from_log(data.log),
+                data.n_items,
+                BenchmarkConfig(device=args.device),
+                n_batches=args.ml1m_batches,
+            )
+            for row in ml1m:
+                print(
+                    f"{'ml1m ' + row['benchmark_model']:>20}: "
+                    f"{row['sequences_per_second']:>12,.1f} sequences/s, "
+                    f"{row['events_per_second']:,.0f} events/s  (batch {row['batch_size']} x "
+                    f"<= {row['max_len']}, dim {row['dim']}, {row['threads']} threads)",
+                    flush=True,
+                )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -121,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": package_versions(),
         "results": [r.to_dict() for r in results],
         "training": training,
+        "ml1m_training": ml1m,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")

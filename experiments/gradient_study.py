@@ -32,16 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from recommenders.atomic import atomic_write_csv
-from recommenders.gradient_study import (
-    gradient_table,
-    plot_gradients,
-    plot_instability,
-    training_instability,
-)
+from recommenders.gradient_study import gradient_table, write_gradient_study
 
 TABLE_P = np.array([1e-1, 1e-3, 1e-6, 1e-9])
-CSV_FORMAT = "%.10g"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,25 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the instability runs (0)")
     args = parser.parse_args(argv)
     try:
-        if args.n_items < 2:
-            raise ValueError(f"--n-items must be >= 2, got {args.n_items}")
-        if args.steps < 1:
-            raise ValueError(f"--steps must be >= 1, got {args.steps}")
-        grid = np.unique(
-            np.concatenate([np.logspace(-12, -1, 45), [0.2, 0.3, 0.5, 0.7, 0.9, 0.99, 0.999]])
-        )
-        table = gradient_table(grid, n_items=args.n_items)
+        _, frame = write_gradient_study(args.out, args.n_items, args.steps, args.seed)
         short = gradient_table(TABLE_P, n_items=args.n_items)
-        frame = training_instability(n_steps=args.steps, seed=args.seed)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_csv(args.out / "gradients.csv", table, float_format=CSV_FORMAT)
-    plot_gradients(table, args.out / "gradients")
-    atomic_write_csv(args.out / "instability.csv", frame, float_format=CSV_FORMAT)
-    plot_instability(frame, args.out / "instability")
-
     print(f"negative label, w = 1, V = {args.n_items}, other logits 0")
     print(f"{'loss':<36}{'p':>8}{'dL/dp':>14}{'dL/dz':>14}")
     for row in short.itertuples(index=False):

@@ -7,6 +7,14 @@ loads without torch.
 """
 
 from recommenders.adapter import CorpusLike, RecommenderAdapter, ScoringAdapter, top_k
+from recommenders.datasets import (
+    DataError,
+    InteractionData,
+    RatingRule,
+    load_interactions,
+    load_ml1m,
+    load_ml100k,
+)
 from recommenders.feedback_filter import FeedbackFilter
 from recommenders.history import PAD, Feedback, History, HistoryBatch
 from recommenders.itemknn import ItemKNNAdapter
@@ -25,21 +33,27 @@ __all__ = [
     "PAD",
     "AdapterError",
     "CorpusLike",
+    "DataError",
     "Feedback",
     "FeedbackFilter",
     "History",
     "HistoryBatch",
+    "InteractionData",
     "InvalidScoresError",
     "InvalidSlateError",
     "ItemKNNAdapter",
     "MixtureAdapter",
     "PopularityAdapter",
     "RandomAdapter",
+    "RatingRule",
     "RecommenderAdapter",
     "ScoringAdapter",
     "SequentialModelAdapter",
     "SlateSizeError",
     "load_adapter",
+    "load_interactions",
+    "load_ml1m",
+    "load_ml100k",
     "top_k",
     "validate_slates",
 ]

@@ -57,6 +57,24 @@ def target_ranks(
     return above.sum(dim=1)
 
 
+def top_k_excluding(logits: torch.Tensor, context: torch.Tensor, k: int) -> torch.Tensor:
+    """The ``k`` best items of each row, best first, with every context item excluded.
+
+    ``logits`` (N, V), ``context`` (N, L) item ids with PAD = -1. Ties go to the
+    lower item id, as in :func:`target_ranks`, so an item at rank r by
+    ``target_ranks`` (r < k) sits in column r here. Returns int64 (N, k); a row
+    with fewer than ``k`` items outside its context is filled with excluded ids.
+    """
+    if not 1 <= k <= logits.shape[1]:
+        raise ValueError(f"top_k_excluding: k must be in [1, {logits.shape[1]}], got {k}")
+    scores = logits.clone()
+    rows = torch.arange(scores.shape[0], device=scores.device)[:, None].expand_as(context)
+    seen = context >= 0
+    scores[rows[seen], context[seen]] = -torch.inf
+    # A stable descending sort keeps equal scores in id order (lower id first).
+    return torch.sort(scores, dim=1, descending=True, stable=True).indices[:, :k]
+
+
 def evaluate(
     model: SequentialRecommender,
     variant: Variant,

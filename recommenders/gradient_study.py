@@ -40,7 +40,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from recommenders.atomic import atomic_path
+from recommenders.atomic import atomic_path, atomic_write_csv
 from recommenders.losses import NEGATIVE_LOSSES, EmbeddingLogits, Objective
 
 __all__ = [
@@ -53,7 +53,13 @@ __all__ = [
     "training_instability",
 ]
 
-DEFAULT_LOSSES = ("not_to_recommend", "negative_weight_ce", "eps_smoothed_ce", "focal_negative")
+DEFAULT_LOSSES = (
+    "not_to_recommend",
+    "negative_weight_ce",
+    "eps_smoothed_ce",
+    "focal_negative",
+    "gbce_negative",
+)
 TABLE_COLUMNS = ["loss", "p", "loss_value", "dL_dp", "dL_dz"]
 _F64 = torch.float64
 
@@ -403,3 +409,30 @@ def plot_instability(frame: pd.DataFrame, path_stem: str | os.PathLike[str]) -> 
         ax.legend(fontsize="small")
         ax.grid(True, alpha=0.3)
     return _save(fig, path_stem)
+
+
+GRID = np.unique(np.concatenate([np.logspace(-12, -1, 45), [0.2, 0.3, 0.5, 0.7, 0.9, 0.99, 0.999]]))
+CSV_FORMAT = "%.10g"
+
+
+def write_gradient_study(
+    out: Path, n_items: int = 1000, steps: int = 200, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compute both parts of the study and write them into ``out``.
+
+    Writes ``gradients.csv/.png/.pdf`` (loss, dL/dp, dL/dz on :data:`GRID`) and
+    ``instability.csv/.png/.pdf`` (``steps`` Adam steps, ``seed``); returns
+    (gradient table, instability table).
+    """
+    if n_items < 2:
+        raise ValueError(f"n_items must be >= 2, got {n_items}")
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    table = gradient_table(GRID, n_items=n_items)
+    frame = training_instability(n_steps=steps, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_csv(out / "gradients.csv", table, float_format=CSV_FORMAT)
+    plot_gradients(table, out / "gradients")
+    atomic_write_csv(out / "instability.csv", frame, float_format=CSV_FORMAT)
+    plot_instability(frame, out / "instability")
+    return table, frame

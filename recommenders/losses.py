@@ -121,6 +121,12 @@ class EmbeddingLogits:
             # One candidate set shared by every row (an expanded view): a plain matmul,
             # without materialising the (N, M, d) gathered embeddings.
             return states @ self.item_embeddings[items[0]].T
+        if items.dim() == 2 and items.shape[1] * self.item_embeddings.shape[1] > self.n_items:
+            # Many candidates per row (gBCE's 256 negatives per position): the (N, M, d)
+            # gathered embeddings would outgrow the (N, V) logits, so score every item with
+            # one matmul and pick the columns. Same values; the memory is N V instead of
+            # N M d, and the backward pass is a matmul instead of a scatter of N M rows.
+            return self.full(states).gather(1, items)
         return torch.einsum("nd,nmd->nm", states, self.item_embeddings[items])
 
 
@@ -570,6 +576,22 @@ class FocalNegative(_Base):
         return torch.exp(self.gamma * log1m_p) * log_p
 
 
+class GBCENegative(_Base):
+    """gSASRec's negative term applied to a disliked label: ``L_i = -w_i log(1 - sigma(z_y))``.
+
+    gBCE scores each item on its own (a sigmoid, not a softmax over the catalogue), and
+    its sampled negatives enter as ``-log(1 - sigma(z_n))``; using that term on an
+    explicitly disliked item is the binary-cross-entropy analogue of not-to-recommend.
+    ``L = w softplus(z_y)``; ``dL/dz_y = w sigma(z_y) -> 0`` as the item's score falls, so
+    like not-to-recommend the push fades once the item is no longer recommended, and
+    the loss is bounded below by 0. It ignores the other items' logits.
+    """
+
+    def per_example(self, source: LogitSource, states: Tensor, labels: Tensor) -> Tensor:
+        z = source.gather(states, labels[:, None])[:, 0]
+        return torch.nn.functional.softplus(z)
+
+
 # ---------------------------------------------------------------------------------------
 # Registries and the combined objective
 # ---------------------------------------------------------------------------------------
@@ -587,6 +609,7 @@ NEGATIVE_LOSSES: dict[str, type] = {
     "negative_weight_ce": NegativeWeightCE,
     "eps_smoothed_ce": EpsSmoothedCE,
     "focal_negative": FocalNegative,
+    "gbce_negative": GBCENegative,
 }
 """Losses for negative labels, by name; weights are magnitudes ``w >= 0``."""
 

@@ -1,4 +1,4 @@
-"""Training throughput: events per second of forward + backward + optimiser step."""
+"""Training throughput: events (and windows) per second of forward + backward + optimiser step."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import numpy as np
 import torch
 
 from recommenders.data import Sequences, training_windows
-from recommenders.losses import Objective
 from recommenders.models import ModelConfig, build_model
-from recommenders.training import TrainConfig, _batch_loss, _positive_kwargs, window_labels
+from recommenders.training import TrainConfig, _batch_loss, build_objective, window_labels
 from recommenders.variants import Variant
 
 
@@ -26,20 +25,17 @@ def training_throughput(
     """Time ``n_batches`` training steps after ``warmup`` untimed ones.
 
     An *event* is one position of a training window (input and, when labelled,
-    label), so events/s compares models on the same data whatever the label mix.
+    label), so events/s compares models on the same data whatever the label mix;
+    a *sequence* is one training window (at most ``max_len`` events).
     """
     torch.manual_seed(train_config.seed)
     windows = training_windows(sequences, model_config.max_len)
     weights, negative = window_labels(windows, variant)
     model = build_model(model_config, n_items).to(train_config.device)
-    objective = Objective(
-        positive=train_config.positive_loss,
-        positive_kwargs=_positive_kwargs(train_config, windows, n_items),
-        negative=variant.negative_loss,
-    )
+    objective = build_objective(train_config, variant, windows, n_items)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_config.lr)
     rng = np.random.default_rng(train_config.seed)
-    events, seconds = 0, 0.0
+    events, sequences, seconds = 0, 0, 0.0
     for step in range(warmup + n_batches):
         idx = rng.choice(
             len(weights), size=min(train_config.batch_size, len(weights)), replace=False
@@ -56,6 +52,7 @@ def training_throughput(
         if step >= warmup:
             seconds += time.perf_counter() - start
             events += int(windows.lengths[idx].sum())
+            sequences += len(idx)
     return {
         "model": model_config.kind,
         "variant": variant.name,
@@ -66,5 +63,6 @@ def training_throughput(
         "threads": torch.get_num_threads(),
         "device": train_config.device,
         "events_per_second": events / seconds,
+        "sequences_per_second": sequences / seconds,
         "seconds_per_batch": seconds / n_batches,
     }

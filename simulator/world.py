@@ -51,6 +51,21 @@ class WorldConfig:
         )
 
 
+def canonical_bytes(array: np.ndarray) -> bytes:
+    """Bytes identifying an array's values; floats up to a relative 2**-20 (about 1e-6).
+
+    A float x = m * 2**e (0.5 <= |m| < 1) is represented by (round(m * 2**20), e):
+    exact integers, so ulp-level noise (~1e-16 relative) changes the bytes only
+    when it straddles a rounding boundary, about once per 10**10 values.
+    """
+    array = np.ascontiguousarray(array)
+    if array.dtype.kind != "f":
+        return array.tobytes()
+    mantissa, exponent = np.frexp(array.astype(np.float64))
+    scaled = np.round(mantissa * 2.0**20).astype(np.int64)
+    return scaled.tobytes() + exponent.astype(np.int64).tobytes()
+
+
 _CORPUS_ARRAYS = ("cluster", "creator", "quality", "popularity", "embedding")
 
 
@@ -105,11 +120,18 @@ class World:
 
     @property
     def fingerprint(self) -> str:
-        """SHA-256 (hex, first 16 chars) of the header and every array's bytes."""
+        """SHA-256 (hex, first 16 chars) of the header and every array's values.
+
+        Float arrays are hashed to about 6 significant digits (see
+        :func:`canonical_bytes`): the same config generated under another numpy
+        build differs in the last bits of ``exp`` and sums (seen: popularity off
+        by 1e-18 between numpy 2.4 and 2.5), and a model trained on one machine
+        must still match the same world on another.
+        """
         digest = hashlib.sha256(json.dumps(self._header(), sort_keys=True).encode())
         for name, array in sorted(self._arrays().items()):
             digest.update(name.encode())
-            digest.update(np.ascontiguousarray(array).tobytes())
+            digest.update(canonical_bytes(array))
         return digest.hexdigest()[:16]
 
     def save(self, path: str | Path) -> Path:

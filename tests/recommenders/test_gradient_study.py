@@ -33,6 +33,7 @@ def test_columns_and_rows(table):
         "negative_weight_ce",
         "eps_smoothed_ce",
         "focal_negative",
+        "gbce_negative",
         clipped_name("negative_weight_ce", 1.0),
     }
     assert set(table["loss"]) == expected

@@ -585,6 +585,7 @@ def test_registries_and_errors():
         "negative_weight_ce",
         "eps_smoothed_ce",
         "focal_negative",
+        "gbce_negative",
     }
     obj = Objective(negative="eps_smoothed_ce", negative_kwargs={"eps": 0.01})
     assert isinstance(obj.negative, EpsSmoothedCE) and obj.negative.eps == 0.01
@@ -615,3 +616,20 @@ def test_shared_negatives_match_the_materialised_draw():
     slow = loss(source, states, labels, weights, negatives=negatives.contiguous())
     (grad_slow,) = torch.autograd.grad(slow, emb)
     assert torch.allclose(fast, slow) and torch.allclose(grad_fast, grad_slow)
+
+
+def test_gbce_negative_is_softplus_of_the_label_logit_and_fades():
+    """-w log(1 - sigmoid(z)): value softplus(z), dL/dz = w sigmoid(z) -> 0 as z falls,
+    unlike negative-weight CE whose dL/dz tends to w."""
+    e, s, labels, w = problem()
+    loss = NEGATIVE_LOSSES["gbce_negative"]()
+    z = (e[labels] * s).sum(dim=1)
+    got = loss(EmbeddingLogits(e), s, labels, w)
+    torch.testing.assert_close(got, (w * torch.nn.functional.softplus(z)).sum())
+    source = EmbeddingLogits(torch.eye(3, dtype=torch.float64))
+    for logit, expected in ((0.0, 0.5), (-30.0, 1 / (1 + math.exp(30.0)))):
+        states = torch.tensor([[logit, 0.0, 0.0]], dtype=torch.float64, requires_grad=True)
+        value = loss(source, states, torch.tensor([0]), torch.ones(1, dtype=torch.float64))
+        (grad,) = torch.autograd.grad(value, states)
+        assert math.isclose(float(grad[0, 0]), expected, rel_tol=1e-9)
+        assert float(grad[0, 1:].abs().sum()) == 0.0

@@ -205,3 +205,27 @@ def test_min_epochs_defers_early_stopping(sequences, tmp_path):
     assert fitted.result.best_epoch >= 3
     with pytest.raises(ValueError, match="min_epochs must be in"):
         TrainConfig(epochs=2, min_epochs=3)
+
+
+@pytest.mark.parametrize("variant_name", ["baseline", "exclude_disliked"])
+def test_batches_of_short_windows_train(variant_name, tmp_path):
+    """A batch whose windows are all shorter than max_len (the inputs are trimmed to the
+    longest window) keeps its labels aligned: regression for a mask/shape mismatch."""
+    rows = [
+        (
+            user,
+            position,
+            (user + position) % N_ITEMS,
+            int(Feedback.DISLIKE if position == 1 else 0),
+            0.9,
+        )
+        for user in range(6)
+        for position in range(4)
+    ]
+    frame = pd.DataFrame(rows, columns=["user", "position", "item", "feedback", "dwell"])
+    short = Sequences.from_log(validate_log(frame, N_ITEMS))
+    variant = get_variant(variant_name)
+    model_config = ModelConfig(dim=8, max_len=12, features=variant.features)
+    train_config = TrainConfig(epochs=1, batch_size=4, n_holdout=1, positive_loss="softmax_ce")
+    fitted = fit_variant(short, variant, model_config, train_config, N_ITEMS, "w", tmp_path)
+    assert np.isfinite(fitted.result.history["train_loss"]).all()

@@ -15,6 +15,18 @@ def test_generation_is_seeded(small_world):
     assert other.fingerprint != small_world.fingerprint
 
 
+def test_fingerprint_ignores_ulp_noise_but_not_real_changes(small_world):
+    """Another numpy build computes exp and sums to other last bits (seen: popularity
+    off by 1e-18); the same world must keep its fingerprint, a changed one must not."""
+    twin = World.generate(small_world.config)
+    twin.corpus.popularity[:] = np.nextafter(twin.corpus.popularity, 1.0)
+    twin.population.cluster_affinity[:] = np.nextafter(twin.population.cluster_affinity, -9.0)
+    assert not np.array_equal(twin.corpus.popularity, small_world.corpus.popularity)
+    assert twin.fingerprint == small_world.fingerprint
+    twin.corpus.quality[3] *= 1.001
+    assert twin.fingerprint != small_world.fingerprint
+
+
 def test_creators_concentrate_in_one_or_two_clusters():
     corpus = Corpus.generate(CorpusConfig(), seed=0)
     pairs = np.unique(np.stack([corpus.creator, corpus.cluster]), axis=1)

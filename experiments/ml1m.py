@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""The sequential MovieLens-1M benchmark, with negative-target metrics.
+
+Protocol (recommenders.benchmark.protocol): leave-one-out by position; each
+user's last event is the test target, the second-to-last the validation target,
+training uses the rest. Every target is ranked against all 3,416 items,
+excluding the user's input items; Recall@10, NDCG@10 and Recall@1 are averaged
+over all 6,040 users. Each model keeps the epoch with the best validation
+NDCG@10 and is scored once on the test targets.
+
+Models (--models, comma-separated; default the first six): sasrec-bce (original
+SASRec), gsasrec (gBCE, 256 negatives, t = 0.75), sasrec-ce and gru-ce (full
+softmax cross-entropy), sasrec-ce-feature (rating class as an input feature),
+sasrec-ce-feature-ntr (feature + not-to-recommend loss on disliked events), and
+on request gru-ce-feature, gru-ce-feature-ntr; 'all' trains all eight.
+
+Writes into --out: benchmark.csv (one row per model: test Recall@10, NDCG@10,
+Recall@1 beside the published numbers, validation NDCG@10, epochs, wall time,
+training sequences/s, and the negative-target metrics: how often a disliked
+test target is still in the top 10, and the share of the top 10 by a director
+the user disliked), run.json, and per model a checkpoint folder with
+metrics.csv and learning_curve.png/.pdf. Models run one after another; give a
+GPU run a time budget per model with --max-minutes-per-model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from recommenders.atomic import atomic_write_text
+from recommenders.benchmark import (
+    DEFAULT_MODELS,
+    NEGATIVE_WEIGHT,
+    QUICK,
+    BenchmarkConfig,
+    benchmark_models,
+    benchmark_table,
+    leave_one_out,
+    markdown,
+    run_model,
+    sample_users,
+    write_table,
+)
+from recommenders.data import LogError, Sequences
+from recommenders.datasets import load_ml1m
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ml-1m"
+QUICK_USERS = 300
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help=f"ML-1M folder (default {DEFAULT_DATA})"
+    )
+    parser.add_argument(
+        "--models",
+        default=",".join(DEFAULT_MODELS),
+        help="comma-separated model names or 'all' (default: the six of the description)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="maximum epochs per model (default 200; quick 2)"
+    )
+    parser.add_argument(
+        "--max-minutes-per-model",
+        type=float,
+        default=None,
+        help="wall-time budget per model, training + validation (default none)",
+    )
+    parser.add_argument(
+        "--patience", type=int, default=None, help="epochs without improvement (default 20)"
+    )
+    parser.add_argument(
+        "--max-len", type=int, default=None, help="input events a model reads (default 200)"
+    )
+    parser.add_argument("--batch-size", type=int, default=None, help="windows per batch (128)")
+    parser.add_argument(
+        "--negative-weight",
+        type=float,
+        default=NEGATIVE_WEIGHT,
+        help=f"w of the not-to-recommend labels (default {NEGATIVE_WEIGHT:g})",
+    )
+    parser.add_argument(
+        "--users", type=int, default=None, help=f"random subset of users (quick: {QUICK_USERS})"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="training and sampling seed")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: every core; 1 with --quick, whose tiny models "
+        "gain nothing from threads)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("runs/ml1m"), help="output folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace earlier results")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke test: {QUICK_USERS} users, tiny models, 2 epochs (< 1 min on 2 cores)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except (ValueError, LogError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    if not args.negative_weight >= 0:
+        raise ValueError(f"--negative-weight must be >= 0, got {args.negative_weight}")
+    known = benchmark_models(args.negative_weight)
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    names = list(known) if names == ["all"] else names
+    unknown = [n for n in names if n not in known]
+    if not names or unknown:
+        wrong = unknown[0] if unknown else args.models
+        raise ValueError(f"unknown model {wrong!r}; known: {', '.join(known)} or all")
+    if len(set(names)) != len(names):
+        raise ValueError(f"--models names a model twice: {args.models}")
+    config = _config(args)
+    users = args.users if args.users is not None else (QUICK_USERS if args.quick else None)
+    if users is not None and users < 3:
+        raise ValueError(f"--users must be >= 3, got {users}")
+    threads = args.threads if args.threads is not None else (1 if args.quick else os.cpu_count())
+    if not threads or threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    existing = [args.out / n for n in (*names, "benchmark.csv") if (args.out / n).exists()]
+    if existing and not args.overwrite:
+        raise ValueError(f"{existing[0]} already exists; pass --overwrite or choose another --out")
+    torch.set_num_threads(threads)
+
+    data = load_ml1m(args.data)
+    sequences = Sequences.from_log(data.log)
+    if users is not None:
+        sequences = sample_users(sequences, users, seed=args.seed)
+    split = leave_one_out(sequences)
+    subset = None if users is None else {"users": sequences.users.tolist()}
+    print(
+        f"{data.name} ({data.fingerprint}): {split.n_users:,} users, {data.n_items:,} items, "
+        f"{int(split.train.lengths.sum()):,} training events; device {config.device}, "
+        f"{torch.get_num_threads()} threads",
+        flush=True,
+    )
+    rows = []
+    for name in names:
+        spec = known[name]
+        with tqdm(
+            total=config.epochs, desc=name, unit="epoch", file=sys.stderr, disable=args.no_progress
+        ) as bar:
+
+            def progress(row, bar=bar):
+                bar.set_postfix(loss=f"{row['train_loss']:.3f}", ndcg=f"{row['val_ndcg10']:.4f}")
+                bar.update(1)
+
+            row = run_model(
+                spec,
+                split,
+                config,
+                data.n_items,
+                data.creator,
+                data.fingerprint,
+                args.out,
+                overwrite=args.overwrite,
+                progress=progress,
+                extra={"subset": subset} if subset else None,
+            )
+        rows.append(row)
+        # Rewritten after every model, so an interrupted run keeps what it finished.
+        write_table(benchmark_table(rows), args.out / "benchmark.csv")
+        print(
+            f"{name}: test R@10 {row['recall10']:.4f} NDCG@10 {row['ndcg10']:.4f} "
+            f"R@1 {row['recall1']:.4f} (val NDCG@10 {row['val_ndcg10']:.4f}, best epoch "
+            f"{row['best_epoch']}/{row['epochs']}, {row['wall_seconds']:.0f} s, "
+            f"{row['sequences_per_second']:,.0f} seq/s); disliked target in top 10 "
+            f"{row['disliked_in_top10']:.4f}, disliked-director share "
+            f"{row['disliked_director_share']:.4f}",
+            flush=True,
+        )
+    table = benchmark_table(rows)
+    wall = time.perf_counter() - start
+    record = {
+        "benchmark": "ml-1m sequential, leave-one-out, full ranking",
+        "data": data.summary(),
+        "data_path": str(args.data),
+        "users": split.n_users,
+        "subset_seed": args.seed if users is not None else None,
+        "quick": args.quick,
+        "models": {n: known[n].to_dict() for n in names},
+        "config": config.to_dict(),
+        "threads": torch.get_num_threads(),
+        "device_name": _device_name(config.device),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "versions": _versions(),
+        "wall_seconds": wall,
+    }
+    atomic_write_text(args.out / "run.json", json.dumps(record, indent=2, default=str) + "\n")
+    print(markdown(table))
+    print(f"wrote {args.out / 'benchmark.csv'} and {args.out / 'run.json'} ({wall:.0f} s)")
+    return 0
+
+
+def _config(args: argparse.Namespace) -> BenchmarkConfig:
+    base = QUICK if args.quick else BenchmarkConfig()
+    changes = {"seed": args.seed, "device": args.device}
+    for field, value in (
+        ("epochs", args.epochs),
+        ("patience", args.patience),
+        ("max_len", args.max_len),
+        ("batch_size", args.batch_size),
+    ):
+        if value is not None:
+            if value < 1:
+                raise ValueError(f"--{field.replace('_', '-')} must be >= 1, got {value}")
+            changes[field] = value
+    if args.max_minutes_per_model is not None:
+        if not args.max_minutes_per_model > 0:
+            raise ValueError(
+                f"--max-minutes-per-model must be > 0, got {args.max_minutes_per_model}"
+            )
+        changes["max_seconds"] = 60.0 * args.max_minutes_per_model
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
+    return base.replace(**changes)
+
+
+def _device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return platform.processor() or platform.machine()
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in ("torch", "numpy", "pandas"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The sequential ML-1M benchmark (or any interaction data) with negative-target metrics.
+
+One concept per module:
+
+* ``protocol``: leave-one-out by position (test = last event, validation =
+  second-to-last, training = the rest);
+* ``metrics``: Recall@K, NDCG@K and the negative-target metrics (disliked
+  target in the top 10, share of the top 10 by a disliked director);
+* ``ranking``: full ranking of held-out targets, input items excluded;
+* ``labels``: feedback-blind and feedback-aware label rules and features;
+* ``models``: the models (SASRec BCE, gSASRec, full-CE SASRec and GRU, the
+  feedback-aware variants) with their published anchors, and the shared
+  hyper-parameters;
+* ``runner``: train, select on validation NDCG@10, test and save one model;
+* ``table``: the ``benchmark.csv`` table;
+* ``throughput``: training sequences / events per second on the data set.
+
+``experiments/ml1m.py`` is the command line.
+"""
+
+from recommenders.benchmark.labels import (
+    ALL_POSITIVE,
+    NEGATIVE_WEIGHT,
+    RATING_FEATURE,
+    benchmark_variants,
+    not_to_recommend_rule,
+)
+from recommenders.benchmark.metrics import (
+    disliked_creator_share,
+    disliked_target_in_top,
+    mean_defined,
+    ndcg_at,
+    recall_at,
+)
+from recommenders.benchmark.models import (
+    DEFAULT_MODELS,
+    QUICK,
+    BenchmarkConfig,
+    BenchmarkModel,
+    benchmark_models,
+)
+from recommenders.benchmark.protocol import (
+    N_HOLDOUT,
+    HeldOut,
+    LeaveOneOut,
+    leave_one_out,
+    sample_users,
+)
+from recommenders.benchmark.ranking import (
+    BenchmarkMetrics,
+    evaluate_held_out,
+    held_out_metrics,
+    rank_held_out,
+)
+from recommenders.benchmark.runner import run_model
+from recommenders.benchmark.table import COLUMNS, benchmark_table, markdown, write_table
+from recommenders.benchmark.throughput import benchmark_throughput
+
+__all__ = [
+    "ALL_POSITIVE",
+    "COLUMNS",
+    "DEFAULT_MODELS",
+    "NEGATIVE_WEIGHT",
+    "N_HOLDOUT",
+    "QUICK",
+    "RATING_FEATURE",
+    "BenchmarkConfig",
+    "BenchmarkMetrics",
+    "BenchmarkModel",
+    "HeldOut",
+    "LeaveOneOut",
+    "benchmark_models",
+    "benchmark_table",
+    "benchmark_throughput",
+    "benchmark_variants",
+    "disliked_creator_share",
+    "disliked_target_in_top",
+    "evaluate_held_out",
+    "held_out_metrics",
+    "leave_one_out",
+    "markdown",
+    "mean_defined",
+    "ndcg_at",
+    "not_to_recommend_rule",
+    "rank_held_out",
+    "recall_at",
+    "run_model",
+    "sample_users",
+    "write_table",
+]

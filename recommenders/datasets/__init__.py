@@ -1,0 +1,29 @@
+"""Real interaction data sets in the form the models train on.
+
+``load_interactions`` reads any interaction table (user, order, item, rating
+or feedback, optional dwell) and item table (clusters, creator); ``load_ml1m``
+and ``load_ml100k`` are presets for the MovieLens folders. All return an
+:class:`InteractionData`: a validated log with dense ids, item metadata and a
+fingerprint. Ratings become feedback by a :class:`RatingRule`. Every problem
+in the data raises a one-line :class:`DataError`; nothing is dropped or
+repaired. The loaders read from a path given by the caller and never download.
+
+One concept per module: ``rules`` (ratings to feedback), ``columns`` (reading
+and checking columns), ``items`` (item metadata), ``interactions`` (the
+result), ``loader`` (the generic loader), ``movielens`` (the presets).
+"""
+
+from recommenders.datasets.errors import DataError
+from recommenders.datasets.interactions import InteractionData
+from recommenders.datasets.loader import load_interactions
+from recommenders.datasets.movielens import load_ml1m, load_ml100k
+from recommenders.datasets.rules import RatingRule
+
+__all__ = [
+    "DataError",
+    "InteractionData",
+    "RatingRule",
+    "load_interactions",
+    "load_ml1m",
+    "load_ml100k",
+]
