@@ -34,6 +34,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
 import torch
 from tqdm import tqdm
 
@@ -53,6 +54,10 @@ from recommenders.benchmark import (
 )
 from recommenders.data import LogError, Sequences
 from recommenders.datasets import load_ml1m
+from simulator.real_history import RealHistoryConfig
+from simulator.real_history_adapters import DataCorpus, build_real_adapter
+from simulator.real_history_measure import compare_real, write_real_run
+from simulator.report import format_table
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ml-1m"
 QUICK_USERS = 300
@@ -111,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"smoke test: {QUICK_USERS} users, tiny models, 2 epochs (< 1 min on 2 cores)",
     )
+    parser.add_argument(
+        "--real-k",
+        default="50",
+        help="after training, real-history responsiveness of the trained models with x_k the "
+        "k-th event (rating 5 vs 1; simulator.real_history): an integer, 'last', or 'none'",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     try:
@@ -133,6 +144,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown model {wrong!r}; known: {', '.join(known)} or all")
     if len(set(names)) != len(names):
         raise ValueError(f"--models names a model twice: {args.models}")
+    if args.real_k not in ("none", "last") and not args.real_k.isdigit():
+        raise ValueError(
+            f"--real-k must be a positive integer, 'last' or 'none', got {args.real_k!r}"
+        )
     config = _config(args)
     users = args.users if args.users is not None else (QUICK_USERS if args.quick else None)
     if users is not None and users < 3:
@@ -212,7 +227,31 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(args.out / "run.json", json.dumps(record, indent=2, default=str) + "\n")
     print(markdown(table))
     print(f"wrote {args.out / 'benchmark.csv'} and {args.out / 'run.json'} ({wall:.0f} s)")
+    if args.real_k != "none":
+        measure_real_histories(args, data, names)
     return 0
+
+
+def measure_real_histories(args: argparse.Namespace, data, names: list[str]) -> None:
+    """Counterfactual responsiveness of every trained model on real ML-1M histories.
+
+    Each eligible user's real first k-1 events, then their real k-th movie rated 5 in
+    one branch and 1 in the other (simulator.real_history); FeedbackFilter around the
+    first model is measured beside them as the downstream heuristic.
+    """
+    k = None if args.real_k == "last" else int(args.real_k)
+    config = RealHistoryConfig(k=k, seed=args.seed)
+    corpus = DataCorpus.of(data)
+    adapters = {
+        name: build_real_adapter(f"checkpoint:{args.out / name}", data, corpus) for name in names
+    }
+    adapters[f"filter:{names[0]}"] = build_real_adapter(
+        f"filter:checkpoint:{args.out / names[0]}", data, corpus
+    )
+    runs = compare_real(data, adapters, config)
+    write_real_run(args.out / "responsiveness", runs, config, data)
+    print(format_table(pd.concat([run.summary for run in runs], ignore_index=True)))
+    print(f"wrote {args.out / 'responsiveness'}")
 
 
 def _config(args: argparse.Namespace) -> BenchmarkConfig:

@@ -25,15 +25,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from recommenders.datasets import load_ml1m, load_ml100k
-from simulator.real_history import (
-    RealHistories,
-    RealHistoryConfig,
-    branch_feedback,
-    compare_real,
-    select_users,
-    write_real_run,
-)
+from simulator.adapters import build_named
+from simulator.real_history import RealHistories, RealHistoryConfig, branch_feedback, select_users
 from simulator.real_history_adapters import REAL_BUILTIN, DataCorpus, build_real_adapter
+from simulator.real_history_measure import compare_real, write_real_run
 from simulator.report import check_output_dir, format_table
 
 DATA_ROOT = Path(
@@ -125,13 +120,9 @@ def parse_ratings(text: str) -> tuple[int, ...]:
 def build_models(args: argparse.Namespace, data) -> dict:
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
     corpus = DataCorpus.of(data)
-    models = {spec: build_real_adapter(spec, data, corpus) for spec in specs or []}
-    for path in args.checkpoint:
-        adapter = build_real_adapter(f"checkpoint:{path}", data, corpus)
-        models[adapter.name] = adapter
-    if len(models) != len(specs or []) + len(args.checkpoint):
-        raise ValueError("each --adapter / --checkpoint may be named only once")
-    return models
+    return build_named(
+        specs or [], args.checkpoint, lambda spec: build_real_adapter(spec, data, corpus)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from recommenders.checkpoint import load_adapter
 from simulator import (
     DEFAULT_BRANCHES,
     ResponsivenessConfig,
@@ -30,7 +29,7 @@ from simulator import (
     compare,
     total_user_steps,
 )
-from simulator.adapters import BUILTIN, build_adapter
+from simulator.adapters import BUILTIN, build_adapter, build_named
 from simulator.report import check_output_dir, format_table, summary_table, write_run
 
 DEFAULT_ADAPTERS = ("popularity", "itemknn", "filter:popularity", "filter:itemknn")
@@ -120,13 +119,7 @@ def load_world(args: argparse.Namespace) -> World:
 
 def build_models(args: argparse.Namespace, world: World) -> dict:
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
-    models = {spec: build_adapter(spec, world) for spec in (specs or [])}
-    for path in args.checkpoint:
-        adapter = load_adapter(path, corpus=world.corpus, fingerprint=world.fingerprint)
-        models[adapter.name] = adapter
-    if len(models) != len(specs or []) + len(args.checkpoint):
-        raise ValueError("each --adapter / --checkpoint may be named only once")
-    return models
+    return build_named(specs or [], args.checkpoint, lambda spec: build_adapter(spec, world))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,3 +99,21 @@ def _import_adapter(module_name: str, class_name: str, world: World) -> Recommen
         raise AdapterSpecError(
             f"adapter {spec!r}: {class_name}(corpus) failed: {type(error).__name__}: {error}"
         ) from None
+
+
+def build_named(
+    specs: list[str], checkpoints: list, build: Callable[[str], RecommenderAdapter]
+) -> dict[str, RecommenderAdapter]:
+    """Adapters by name, as a command line names them: each spec built by ``build``, then
+    each checkpoint folder as ``checkpoint:PATH`` under the name it was saved with.
+
+    Raises a one-line ValueError when two of them would share a name.
+    """
+    models = {spec: build(spec) for spec in specs}
+    for path in checkpoints:
+        adapter = build(f"checkpoint:{path}")
+        models[adapter.name] = adapter
+    if len(models) != len(specs) + len(checkpoints):
+        raise ValueError("each --adapter / --checkpoint may be named only once")
+    return models
+

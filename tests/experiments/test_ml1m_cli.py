@@ -35,6 +35,7 @@ def error_of(capsys, argv) -> str:
         (["--negative-weight", "-1"], "--negative-weight must be >= 0"),
         (["--users", "2"], "--users must be >= 3"),
         (["--threads", "0"], "--threads must be >= 1"),
+        (["--real-k", "x"], "--real-k must be a positive integer, 'last' or 'none'"),
     ],
 )
 def test_bad_options_are_one_line_errors(capsys, tmp_path, argv, message):
@@ -90,5 +91,12 @@ def test_quick_run_on_ml1m(tmp_path, capsys):
     adapter = load_adapter(out / "sasrec-ce-feature-ntr", fingerprint=fingerprint)
     assert adapter.model.n_items == 3416
     assert (out / "gru-ce" / "learning_curve.png").is_file()
+    # Real-history responsiveness of the trained models: the feedback-blind ones serve
+    # identical slates after a 5 and a 1 (exactly 0); the filter drops the director.
+    real = pd.read_csv(out / "responsiveness" / "responsiveness.csv").set_index(["model", "kind"])
+    for model in ("sasrec-bce", "gsasrec", "sasrec-ce", "gru-ce"):
+        assert real.loc[(model, "content"), "relative_change"] == 0.0
+    assert real.loc[("filter:sasrec-bce", "creator"), "relative_change"] == -1.0
+    assert (out / "responsiveness" / "responsiveness.png").is_file()
     # A second run into the same folder refuses to overwrite.
     assert CLI.main(["--quick", "--no-progress", "--out", str(out)]) == 2

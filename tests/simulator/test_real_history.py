@@ -12,15 +12,17 @@ from simulator.real_history import (
     RealHistories,
     RealHistoryConfig,
     branch_feedback,
+    select_users,
+)
+from simulator.real_history_adapters import DataCorpus, build_real_adapter
+from simulator.real_history_measure import (
     compare_real,
     measure_real_responsiveness,
     same_attribute,
-    select_users,
     shares_genre,
     slate_similarity,
     summarize_real,
 )
-from simulator.real_history_adapters import DataCorpus, build_real_adapter
 from simulator.responsiveness import ResponsivenessConfig, summarize
 
 P, S, D = int(Feedback.POSITIVE), int(Feedback.SKIP), int(Feedback.DISLIKE)
