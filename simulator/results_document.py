@@ -213,7 +213,9 @@ def _gradient_section(out: Path, figures: dict[str, str]) -> list[str]:
         "",
         "One negative label whose softmax probability is p (w = 1, 1000 items; "
         "`gradient/gradients.csv`). dL/dp of negative-weight cross-entropy blows up like "
-        "1/p; its dL/dz tends to w and never fades; not-to-recommend's dL/dz = p fades.",
+        "1/p; its dL/dz tends to w and never fades (focal does the same; clipping caps it "
+        "without making it fade); not-to-recommend's dL/dz = p fades, and so does gBCE's "
+        "negative term -log(1 - sigmoid(z)) (dL/dz = sigmoid(z)).",
         "",
         md_table(gradient_table(pd.read_csv(path))),
         "",
@@ -241,7 +243,8 @@ def _sensitivity_section(out: Path, figures: dict[str, str]) -> list[str]:
         "",
         md_table(sensitivity_table(table)),
         "",
-        f"The ordering holds on both kinds at {int(holds.sum())} of {len(holds)} points.",
+        f"The ordering holds on both kinds at {int(holds.sum())} of {len(holds)} points (the "
+        "default world is one point of each parameter).",
         "",
         *_figure(figures, "sensitivity", "Sensitivity sweep"),
     ]

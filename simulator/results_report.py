@@ -143,9 +143,9 @@ def sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
             "kind": table["kind"],
             "dislike rate": table["dislike_rate"].map("{:.3f}".format),
             "dislikes on an aversion": table["dislikes_on_aversion"].map("{:.2f}".format),
-            "P(dislike | creator disliked before)": table["p_dislike_after_creator_dislike"].map(
-                "{:.3f}".format
-            ),
+            "P(dislike after a dislike of the creator)": table[
+                "p_dislike_after_creator_dislike"
+            ].map("{:.3f}".format),
             "creator's main-cluster share": table["creator_main_cluster_share"].map(
                 "{:.2f}".format
             ),
