@@ -12,6 +12,7 @@ Output folder layout::
     fig3b.png/.pdf   dislike vs long dwell at k+1, bars per seed, paper diamonds
     skip.png/.pdf    skip (short dwell) vs long dwell at k+1
     horizon.png/.pdf dislike responsiveness at k+1..k+h, all seeds pooled
+    pooled.csv/.json the all-seeds summary and what it was computed from (reused)
     study.json       config, world fingerprints, wall seconds per stage
 
 "Pooled" treats the users of all seeds as one sample (user ids made unique
@@ -77,7 +78,7 @@ def run_study(
     """Prepare, train and measure every seed (reusing what is current), then aggregate."""
     progress = progress or StudyProgress()
     out.mkdir(parents=True, exist_ok=True)
-    summaries, per_user, models = [], [], []
+    summaries, per_user, models, stamps = [], [], [], []
     seconds: dict[str, float] = {}
     fingerprints = {}
     for seed in config.seeds:
@@ -88,11 +89,14 @@ def run_study(
         seconds.update({f"seed-{seed}:{k}": v for k, v in run.seconds.items()})
         _stage(progress, f"seed {seed}: responsiveness")
         summary, users, measured = _measure_cached(run, config, device, progress.measure)
+        stamps.append(measure_stamp(run, config))
         seconds.update({f"seed-{seed}:{k}": v for k, v in measured.items()})
         summaries.append(summary)
         per_user.append(users)
         models.append(checkpoint_metrics(run))
-    table = pd.concat([*summaries, _pooled(per_user, config)], ignore_index=True)
+    _stage(progress, "all seeds pooled")
+    pooled = _pooled_cached(out, per_user, config, stamps)
+    table = pd.concat([*summaries, pooled], ignore_index=True)
     table["paper"] = paper_column(table)
     checks = ordering_checks(table[table["seed"] != POOLED])
     model_table = pd.concat(models, ignore_index=True)
@@ -125,7 +129,8 @@ def _measure_cached(
     summary_path, users_path = folder / "responsiveness.csv", folder / "per_user.csv.gz"
     saved = read_json(folder / "measure.json")
     if saved and saved.get("stamp") == stamp and summary_path.is_file() and users_path.is_file():
-        return pd.read_csv(summary_path), pd.read_csv(users_path), {}
+        # The seconds of the run that measured them, so the report keeps its wall times.
+        return pd.read_csv(summary_path), pd.read_csv(users_path), saved.get("seconds", {})
     start = time.perf_counter()
     summary, users, seconds = measure_world(run, config, device, progress)
     atomic_write_csv(summary_path, summary, FLOAT_FORMAT)
@@ -134,6 +139,22 @@ def _measure_cached(
     seconds["measure"] = time.perf_counter() - start
     # Read back what was written so a fresh and a cached run aggregate identical numbers.
     return pd.read_csv(summary_path), pd.read_csv(users_path), seconds
+
+
+def _pooled_cached(
+    out: Path, per_user: list[pd.DataFrame], config: StudyConfig, stamps: list[dict]
+) -> pd.DataFrame:
+    """The pooled summary, recomputed only when a seed's measurement changed.
+
+    Its bootstrap over all seeds' users takes minutes at paper scale.
+    """
+    stamp = {"seeds": list(config.seeds), "measurements": stamps}
+    path = out / "pooled.csv"
+    saved = read_json(out / "pooled.json")
+    if saved != stamp or not path.is_file():
+        atomic_write_csv(path, _pooled(per_user, config), FLOAT_FORMAT)
+        write_json(out / "pooled.json", stamp)
+    return pd.read_csv(path, dtype={"seed": str})
 
 
 def _pooled(per_user: list[pd.DataFrame], config: StudyConfig) -> pd.DataFrame:

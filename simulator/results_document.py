@@ -83,10 +83,8 @@ def render_report(out: Path, report: Path, command: str, discussion: Path | None
         f"{measure.get('horizon')}, branches {measure.get('branches')}, behaviour/bootstrap "
         f"seed {measure.get('seed')}, {measure.get('n_resamples')} BCa resamples. "
         f"Responsiveness measured on: {study.get('device', '?')}.",
-        f"* Wall time of the runs behind this report (seconds, summed over seeds): logs "
-        f"{_seconds(study, 'logs'):.0f}, training {_seconds(study, 'train'):.0f}, "
-        f"responsiveness {_seconds(study, 'measure:'):.0f} (stages reused from an earlier "
-        "run count 0 here).",
+        f"* Responsiveness measurement: {_seconds(study, 'measure:'):.0f} s summed over seeds "
+        "and models (wall time of the run that measured them; later runs reuse it).",
         "",
     ]
     parts += _fig3b_section(out, figures)
