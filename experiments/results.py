@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from recommenders.atomic import atomic_write_text
 from recommenders.data import LogError
 from recommenders.gradient_study import write_gradient_study
 from simulator.fig3b import StudyProgress, run_study
@@ -40,14 +41,13 @@ from simulator.live_ab_report import format_summary, write_live_ab
 from simulator.presets import PRESETS, ReportPreset
 from simulator.responsiveness import total_user_steps
 from simulator.results_document import render_report
-from simulator.results_report import write_report
 from simulator.sensitivity import point_config, point_folder, run_sensitivity, sweep_points
 from simulator.study import (
     FILTER_NAME,
     StudyConfig,
+    is_current,
     measure_stamp,
     prepare_world,
-    read_json,
     study_adapters,
 )
 from simulator.study_plots import plot_sensitivity
@@ -244,8 +244,7 @@ def run_live(preset: ReportPreset, out: Path, args, bars: Bars) -> None:
     config = LiveABConfig(n_users=preset.ab_users, n_days=preset.ab_days, seed=0)
     stamp = {"config": config.to_dict(), **measure_stamp(run, study)}
     folder = out / "live_ab"
-    saved = read_json(folder / "live_ab.json")
-    if saved is not None and saved.get("stamp") == stamp:
+    if is_current(folder / "live_ab.json", stamp, folder / "live_ab_summary.csv", key="stamp"):
         bars.stage(f"live A/B: {folder} is current")
     else:
         bars.stage(f"live A/B: {len(study.variants)} arms, {config.n_users} users")
@@ -270,7 +269,7 @@ def run_report(out: Path, report: Path, quick: bool, bars: Bars) -> None:
         command += f" --out {out} --report {report}"
     discussion = None if quick else DISCUSSION
     text = render_report(out, report, command, discussion)
-    write_report(report, text)
+    atomic_write_text(report, text)
     bars.stage(f"wrote {report}")
 
 

@@ -116,4 +116,3 @@ def build_named(
     if len(models) != len(specs) + len(checkpoints):
         raise ValueError("each --adapter / --checkpoint may be named only once")
     return models
-

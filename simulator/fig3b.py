@@ -39,6 +39,7 @@ from simulator.study import (
     StudyConfig,
     WorldRun,
     checkpoint_metrics,
+    is_current,
     measure_stamp,
     measure_world,
     ordering_checks,
@@ -127,10 +128,11 @@ def _measure_cached(
     stamp = measure_stamp(run, config)
     folder = run.folder
     summary_path, users_path = folder / "responsiveness.csv", folder / "per_user.csv.gz"
-    saved = read_json(folder / "measure.json")
-    if saved and saved.get("stamp") == stamp and summary_path.is_file() and users_path.is_file():
+    record = folder / "measure.json"
+    if is_current(record, stamp, summary_path, users_path, key="stamp"):
         # The seconds of the run that measured them, so the report keeps its wall times.
-        return pd.read_csv(summary_path), pd.read_csv(users_path), saved.get("seconds", {})
+        seconds = read_json(record).get("seconds", {})
+        return pd.read_csv(summary_path), pd.read_csv(users_path), seconds
     start = time.perf_counter()
     summary, users, seconds = measure_world(run, config, device, progress)
     atomic_write_csv(summary_path, summary, FLOAT_FORMAT)
@@ -150,8 +152,7 @@ def _pooled_cached(
     """
     stamp = {"seeds": list(config.seeds), "measurements": stamps}
     path = out / "pooled.csv"
-    saved = read_json(out / "pooled.json")
-    if saved != stamp or not path.is_file():
+    if not is_current(out / "pooled.json", stamp, path):
         atomic_write_csv(path, _pooled(per_user, config), FLOAT_FORMAT)
         write_json(out / "pooled.json", stamp)
     return pd.read_csv(path, dtype={"seed": str})

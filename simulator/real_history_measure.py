@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,6 @@ import pandas as pd
 from recommenders import Feedback, HistoryBatch, RecommenderAdapter, validate_slates
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import InteractionData
-from simulator.bootstrap import relative_change_ci
 from simulator.plots import plot_responsiveness
 from simulator.real_history import (
     CONTENT_RULES,
@@ -32,7 +31,7 @@ from simulator.real_history import (
     select_users,
 )
 from simulator.report import FLOAT_FORMAT, package_versions
-from simulator.responsiveness import SIMILARITY_KINDS
+from simulator.responsiveness import SIMILARITY_KINDS, summarize_branches
 
 
 def shares_genre(slates: np.ndarray, x_k: np.ndarray, cluster_matrix: np.ndarray) -> np.ndarray:
@@ -183,54 +182,19 @@ def measure_real_responsiveness(
 def summarize_real(per_user: pd.DataFrame, config: RealHistoryConfig) -> pd.DataFrame:
     """Responsiveness with paired CIs per model, non-reference branch and kind.
 
-    Columns as :func:`simulator.responsiveness.summarize`. For each kind only
-    users with a defined similarity enter (NaN is undefined: x_k without a
-    genre, or of unknown director); ``n`` counts them. With fewer than 2 such
-    users the row is NaN with ``method`` saying why.
+    :func:`simulator.responsiveness.summarize_branches` with one step label,
+    ``config.step``: users whose x_k has no genre or an unknown director are
+    undefined (NaN) for that kind and left out of it.
     """
-    reference = config.branches[0]
-    rows = []
-    for model, model_rows in per_user.groupby("model", sort=False):
-        by_branch = {b: g.sort_values("user") for b, g in model_rows.groupby("branch")}
-        for branch in config.branches[1:]:
-            for kind in SIMILARITY_KINDS:
-                a = by_branch[reference][kind].to_numpy()
-                b = by_branch[branch][kind].to_numpy()
-                # Definedness depends on x_k only, which both branches share.
-                defined = ~np.isnan(a) & ~np.isnan(b)
-                a, b = a[defined], b[defined]
-                if len(a) >= 2:
-                    result = asdict(
-                        relative_change_ci(
-                            a,
-                            b,
-                            confidence=config.confidence,
-                            n_resamples=config.n_resamples,
-                            seed=config.seed,
-                        )
-                    )
-                else:
-                    nan = float("nan")
-                    result = {
-                        "mean_a": float(a.mean()) if len(a) else nan,
-                        "mean_b": float(b.mean()) if len(b) else nan,
-                        "relative_change": nan,
-                        "ci_low": nan,
-                        "ci_high": nan,
-                        "n": len(a),
-                        "method": f"undefined: {len(a)} user(s) with a defined {kind} similarity",
-                    }
-                rows.append(
-                    {
-                        "model": model,
-                        "reference": reference,
-                        "branch": branch,
-                        "kind": kind,
-                        "step": config.step,
-                        **result,
-                    }
-                )
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    table = summarize_branches(
+        per_user,
+        config.branches,
+        config.confidence,
+        config.n_resamples,
+        config.seed,
+        step=config.step,
+    )
+    return table.reindex(columns=list(SUMMARY_COLUMNS))
 
 
 def compare_real(

@@ -301,30 +301,65 @@ def _per_user_table(name, world, actions, record, config) -> pd.DataFrame:
 
 def summarize(per_user: pd.DataFrame, config: ResponsivenessConfig) -> pd.DataFrame:
     """Responsiveness with CIs for every non-reference branch, similarity kind and step."""
+    return summarize_branches(
+        per_user, config.branches, config.confidence, config.n_resamples, config.seed
+    )
+
+
+def summarize_branches(
+    per_user: pd.DataFrame,
+    branches: tuple[str, ...],
+    confidence: float,
+    n_resamples: int,
+    seed: int,
+    step: int | None = None,
+) -> pd.DataFrame:
+    """Paired relative change of each non-reference branch (``branches[0]`` is the reference).
+
+    One row per model, step, branch and kind, from a per-user table with columns
+    ``model, user, branch, step`` and one per kind. A user whose similarity is
+    undefined (NaN) in either branch is left out of that kind; ``n`` counts the
+    users that enter. With fewer than 2 the row is NaN and ``method`` says why.
+    ``step`` given: all rows form one step of that label (e.g. real histories,
+    where users fork at different positions).
+    """
     rows = []
-    reference = config.branches[0]
-    for model, model_rows in per_user.groupby("model", sort=False):
-        for step, step_rows in model_rows.groupby("step", sort=True):
-            by_branch = {b: g.sort_values("user") for b, g in step_rows.groupby("branch")}
-            for branch in config.branches[1:]:
-                for kind in SIMILARITY_KINDS:
-                    result = relative_change_ci(
-                        by_branch[reference][kind].to_numpy(),
-                        by_branch[branch][kind].to_numpy(),
-                        confidence=config.confidence,
-                        n_resamples=config.n_resamples,
-                        seed=config.seed,
+    reference = branches[0]
+    steps = per_user["step"] if step is None else pd.Series(step, index=per_user.index)
+    for (model, at), group in per_user.groupby(["model", steps], sort=False):
+        by_branch = {b: g.sort_values("user") for b, g in group.groupby("branch")}
+        for branch in branches[1:]:
+            for kind in SIMILARITY_KINDS:
+                a = by_branch[reference][kind].to_numpy()
+                b = by_branch[branch][kind].to_numpy()
+                defined = ~np.isnan(a) & ~np.isnan(b)
+                a, b = a[defined], b[defined]
+                if len(a) >= 2:
+                    result = asdict(
+                        relative_change_ci(
+                            a, b, confidence=confidence, n_resamples=n_resamples, seed=seed
+                        )
                     )
-                    rows.append(
-                        {
-                            "model": model,
-                            "reference": reference,
-                            "branch": branch,
-                            "kind": kind,
-                            "step": step,
-                            **asdict(result),
-                        }
-                    )
+                else:
+                    result = {
+                        "mean_a": float(a.mean()) if len(a) else np.nan,
+                        "mean_b": float(b.mean()) if len(b) else np.nan,
+                        "relative_change": np.nan,
+                        "ci_low": np.nan,
+                        "ci_high": np.nan,
+                        "n": len(a),
+                        "method": f"undefined: {len(a)} user(s) with a defined {kind} similarity",
+                    }
+                rows.append(
+                    {
+                        "model": model,
+                        "reference": reference,
+                        "branch": branch,
+                        "kind": kind,
+                        "step": at,
+                        **result,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -355,5 +390,6 @@ __all__ = [
     "compare",
     "measure_responsiveness",
     "summarize",
+    "summarize_branches",
     "total_user_steps",
 ]

@@ -17,9 +17,9 @@ from simulator.results_report import (
     live_table,
     md_table,
     models_table,
-    read_json,
     sensitivity_table,
 )
+from simulator.study import read_json
 from simulator.world import WorldConfig
 
 
@@ -42,7 +42,6 @@ def _seconds(record: dict, prefix: str) -> float:
 def render_report(out: Path, report: Path, command: str, discussion: Path | None) -> str:
     """The whole report as markdown; figures are copied next to ``report``."""
     figures = copy_figures(
-        out,
         report.parent / (report.stem + "_figures"),
         {
             "fig3b": out / "fig3b" / "fig3b.png",
@@ -55,7 +54,7 @@ def render_report(out: Path, report: Path, command: str, discussion: Path | None
             "sensitivity": out / "sensitivity" / "sensitivity.png",
         },
     )
-    study = read_json(out / "fig3b" / "study.json")
+    study = read_json(out / "fig3b" / "study.json") or {}
     config = study.get("config", {})
     measure = config.get("measure", {})
     parts = [
@@ -175,7 +174,7 @@ def _live_section(out: Path, figures: dict[str, str]) -> list[str]:
     path = out / "live_ab" / "live_ab_summary.csv"
     if not path.is_file():
         return ["## 3. Simulated live A/B", "", "_Not run: `--stage live_ab`._", ""]
-    record = read_json(out / "live_ab" / "live_ab.json")
+    record = read_json(out / "live_ab" / "live_ab.json") or {}
     c = record.get("config", {})
     world_seed = record.get("world", {}).get("config", {}).get("seed")
     return [

@@ -9,14 +9,12 @@ are computed here.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from recommenders.atomic import atomic_write_text
 from simulator.study import PAPER_FIG3B
 from simulator.study_plots import POOLED
 
@@ -207,7 +205,7 @@ def fig3b_verdicts(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def copy_figures(out: Path, figures: Path, names: dict[str, Path]) -> dict[str, str]:
+def copy_figures(figures: Path, names: dict[str, Path]) -> dict[str, str]:
     """Copy each existing figure into ``figures``; returns name -> path relative to the report."""
     figures.mkdir(parents=True, exist_ok=True)
     copied = {}
@@ -217,11 +215,3 @@ def copy_figures(out: Path, figures: Path, names: dict[str, Path]) -> dict[str, 
             shutil.copyfile(source, target)
             copied[name] = f"{figures.name}/{target.name}"
     return copied
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def write_report(path: Path, text: str) -> None:
-    atomic_write_text(path, text)

@@ -39,11 +39,11 @@ from simulator.responsiveness import ResponsivenessConfig
 from simulator.study import (
     FLOAT_FORMAT,
     StudyConfig,
+    is_current,
     measure_stamp,
     measure_world,
     ordering_checks,
     prepare_world,
-    read_json,
     world_config,
     write_json,
 )
@@ -148,8 +148,7 @@ def _point_rows(base, point, out, overwrite, device, epoch, measure_progress) ->
     folder = point_folder(base, point, out)
     run = prepare_world(config, config.seeds[0], folder, overwrite, epoch)
     stamp = measure_stamp(run, config)
-    saved = read_json(folder / "point.json")
-    if saved == stamp and (folder / "point.csv").is_file():
+    if is_current(folder / "point.json", stamp, folder / "point.csv"):
         rows = pd.read_csv(folder / "point.csv")
     else:
         log = read_log(run.folder / "interactions.csv.gz", run.world.corpus.n_items)

@@ -176,8 +176,7 @@ def prepare_world(
     logs_path = folder / "interactions.csv.gz"
     stamp = {"world": world.fingerprint, "logs": config.logs.to_dict()}
     stamp_path = folder / "logs.json"
-    current = logs_path.is_file() and (folder / "world.npz").is_file()
-    if not (current and read_json(stamp_path) == stamp):
+    if not is_current(stamp_path, stamp, logs_path, folder / "world.npz"):
         start = time.perf_counter()
         log = make_logs(world, config.logs)
         world.save(folder / "world.npz")
@@ -191,7 +190,7 @@ def prepare_world(
         model_config = replace(config.model, features=variant.features)
         target = folder / "models" / f"{model_config.kind}-{name}"
         checkpoints[name] = target
-        if target.exists() and _is_current(target, world, model_config, config.train):
+        if target.exists() and _checkpoint_is_current(target, world, model_config, config.train):
             continue
         if target.exists() and not overwrite:
             raise StudyError(
@@ -217,6 +216,16 @@ def prepare_world(
     return WorldRun(seed, folder, world, checkpoints, seconds)
 
 
+def is_current(record: Path, stamp: dict, *outputs: Path, key: str | None = None) -> bool:
+    """True when every output file exists and the JSON ``record`` holds ``stamp``
+    (under ``key`` if given): the outputs were made from what ``stamp`` describes."""
+    saved = read_json(record)
+    if key is not None:
+        saved = (saved or {}).get(key)
+    # Compared as read back from JSON (tuples become lists).
+    return saved == json.loads(json.dumps(stamp)) and all(p.is_file() for p in outputs)
+
+
 def read_json(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text())
@@ -224,7 +233,9 @@ def read_json(path: Path) -> dict | None:
         return None
 
 
-def _is_current(path: Path, world: World, model: ModelConfig, train: TrainConfig) -> bool:
+def _checkpoint_is_current(
+    path: Path, world: World, model: ModelConfig, train: TrainConfig
+) -> bool:
     """Trained on ``world`` with ``model`` and ``train`` (the device aside)?
 
     Fields a newer library added to the configs are read at their defaults, so a
@@ -282,7 +293,7 @@ def measure_world(
 
 def measure_stamp(run: WorldRun, config: StudyConfig) -> dict:
     """What a measurement depends on: the protocol and every checkpoint's weights (SHA-256)."""
-    stamp = {
+    return {
         "measure": config.measure.to_dict(),
         "filter_baseline": config.filter_baseline,
         "weights": {
@@ -290,8 +301,6 @@ def measure_stamp(run: WorldRun, config: StudyConfig) -> dict:
             for name, path in run.checkpoints.items()
         },
     }
-    # As read back from JSON (tuples become lists), so a saved stamp compares equal.
-    return json.loads(json.dumps(stamp))
 
 
 def checkpoint_metrics(run: WorldRun) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from simulator.sensitivity import SweepPoint, point_config, point_folder, world_
 from simulator.study import (
     StudyConfig,
     StudyError,
-    _is_current,
+    _checkpoint_is_current,
     ordering_checks,
     world_config,
 )
@@ -85,11 +85,11 @@ def test_checkpoint_reuse_ignores_device_and_new_default_fields(tmp_path, small_
     header = {"fingerprint": small_world.fingerprint, "model": model.to_dict()}
     header["train"] = {**saved_train, "device": "cuda"}
     (folder / "checkpoint.json").write_text(json.dumps(header))
-    assert _is_current(folder, small_world, model, train)
-    assert not _is_current(folder, small_world, model, TrainConfig(epochs=4))
-    assert not _is_current(folder, small_world, ModelConfig(dim=16), train)
+    assert _checkpoint_is_current(folder, small_world, model, train)
+    assert not _checkpoint_is_current(folder, small_world, model, TrainConfig(epochs=4))
+    assert not _checkpoint_is_current(folder, small_world, ModelConfig(dim=16), train)
     other = World.generate(small_world.config, seed=small_world.config.seed + 1)
-    assert not _is_current(folder, other, model, train)
+    assert not _checkpoint_is_current(folder, other, model, train)
 
 
 def test_default_sweep_points_share_one_folder(tmp_path):
