@@ -12,15 +12,25 @@ Models (--models, comma-separated; default the first six): sasrec-bce (original
 SASRec), gsasrec (gBCE, 256 negatives, t = 0.75), sasrec-ce and gru-ce (full
 softmax cross-entropy), sasrec-ce-feature (rating class as an input feature),
 sasrec-ce-feature-ntr (feature + not-to-recommend loss on disliked events), and
-on request gru-ce-feature, gru-ce-feature-ntr; 'all' trains all eight.
+on request gru-ce-feature, gru-ce-feature-ntr; 'all' trains all eight. A
+not-to-recommend model takes its own weight as a suffix: sasrec-ce-feature-ntr-w10
+is w = 10 (--negative-weight sets the weight of the unsuffixed names).
 
 Writes into --out: benchmark.csv (one row per model: test Recall@10, NDCG@10,
 Recall@1 beside the published numbers, validation NDCG@10, epochs, wall time,
 training sequences/s, and the negative-target metrics: how often a disliked
 test target is still in the top 10, and the share of the top 10 by a director
-the user disliked), run.json, and per model a checkpoint folder with
-metrics.csv and learning_curve.png/.pdf. Models run one after another; give a
-GPU run a time budget per model with --max-minutes-per-model.
+the user disliked), learning_curves.png/.pdf (validation NDCG@10 and
+disliked-in-top-10 per epoch, every model), run.json (with the command), and
+per model a checkpoint folder with metrics.csv and learning_curve.png/.pdf.
+When a feedback-aware model runs beside its blind twin (sasrec-ce-feature*
+beside sasrec-ce, gru-ce-feature* beside gru-ce), paired.csv and
+paired.png/.pdf give each metric's difference with a paired bootstrap CI over
+users, over all users and split by whether the target was disliked
+(recommenders.benchmark.paired). Then responsiveness/ holds the real-history
+measurement (--real-k). Models run one after another; give a GPU run a time
+budget per model with --max-minutes-per-model, and tabulate checkpoints
+trained elsewhere with --reuse.
 """
 
 from __future__ import annotations
@@ -38,7 +48,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from recommenders.atomic import atomic_write_text
+from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.benchmark import (
     DEFAULT_MODELS,
     NEGATIVE_WEIGHT,
@@ -46,14 +56,24 @@ from recommenders.benchmark import (
     BenchmarkConfig,
     benchmark_models,
     benchmark_table,
+    blind_twin,
+    checkpoint_ranks,
+    compare_twins,
+    device_name,
     leave_one_out,
     markdown,
+    paired_view,
+    plot_paired,
+    resolve_model,
+    reuse_model,
     run_model,
     sample_users,
     write_table,
 )
 from recommenders.data import LogError, Sequences
 from recommenders.datasets import load_ml1m
+from recommenders.history import Feedback
+from recommenders.learning_curve import plot_learning_curves
 from simulator.real_history import RealHistoryConfig
 from simulator.real_history_adapters import DataCorpus, build_real_adapter
 from simulator.real_history_measure import compare_real, write_real_run
@@ -112,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/ml1m"), help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace earlier results")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="take models already trained in --out (same data, model and architecture; "
+        "device and training budget may differ) instead of training them again, e.g. "
+        "checkpoints trained on a GPU machine",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help=f"smoke test: {QUICK_USERS} users, tiny models, 2 epochs (< 1 min on 2 cores)",
@@ -124,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return run(args)
     except (ValueError, LogError) as error:
@@ -135,15 +163,13 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if not args.negative_weight >= 0:
         raise ValueError(f"--negative-weight must be >= 0, got {args.negative_weight}")
-    known = benchmark_models(args.negative_weight)
     names = [n.strip() for n in args.models.split(",") if n.strip()]
-    names = list(known) if names == ["all"] else names
-    unknown = [n for n in names if n not in known]
-    if not names or unknown:
-        wrong = unknown[0] if unknown else args.models
-        raise ValueError(f"unknown model {wrong!r}; known: {', '.join(known)} or all")
+    names = list(benchmark_models()) if names == ["all"] else names
+    if not names:
+        raise ValueError(f"unknown model {args.models!r}; name at least one model")
     if len(set(names)) != len(names):
         raise ValueError(f"--models names a model twice: {args.models}")
+    known = {name: resolve_model(name, args.negative_weight) for name in names}
     if args.real_k not in ("none", "last") and not args.real_k.isdigit():
         raise ValueError(
             f"--real-k must be a positive integer, 'last' or 'none', got {args.real_k!r}"
@@ -155,9 +181,14 @@ def run(args: argparse.Namespace) -> int:
     threads = args.threads if args.threads is not None else (1 if args.quick else os.cpu_count())
     if not threads or threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    if args.reuse and args.overwrite:
+        raise ValueError("--reuse and --overwrite exclude each other")
     existing = [args.out / n for n in (*names, "benchmark.csv") if (args.out / n).exists()]
-    if existing and not args.overwrite:
-        raise ValueError(f"{existing[0]} already exists; pass --overwrite or choose another --out")
+    if existing and not (args.overwrite or args.reuse):
+        raise ValueError(
+            f"{existing[0]} already exists; pass --reuse to keep its trained models, "
+            "--overwrite to retrain them, or choose another --out"
+        )
     torch.set_num_threads(threads)
 
     data = load_ml1m(args.data)
@@ -172,9 +203,16 @@ def run(args: argparse.Namespace) -> int:
         f"{torch.get_num_threads()} threads",
         flush=True,
     )
-    rows = []
+    rows, reused = [], []
     for name in names:
         spec = known[name]
+        extra = {"subset": subset} if subset else None
+        if args.reuse and (args.out / name).exists():
+            row = reuse_model(spec, config, data.fingerprint, args.out, extra=extra)
+            rows.append(row)
+            reused.append(name)
+            print(f"{name}: reused {row['checkpoint']} (trained on {row['device_name']})")
+            continue
         with tqdm(
             total=config.epochs, desc=name, unit="epoch", file=sys.stderr, disable=args.no_progress
         ) as bar:
@@ -193,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
                 args.out,
                 overwrite=args.overwrite,
                 progress=progress,
-                extra={"subset": subset} if subset else None,
+                extra=extra,
             )
         rows.append(row)
         # Rewritten after every model, so an interrupted run keeps what it finished.
@@ -208,8 +246,15 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
     table = benchmark_table(rows)
+    write_table(table, args.out / "benchmark.csv")
+    plot_learning_curves(
+        {name: pd.read_csv(args.out / name / "metrics.csv") for name in names},
+        args.out / "learning_curves",
+        title=f"{data.name}: validation on each user's second-to-last event",
+    )
     wall = time.perf_counter() - start
     record = {
+        "command": ["python3", "experiments/ml1m.py", *args.argv],
         "benchmark": "ml-1m sequential, leave-one-out, full ranking",
         "data": data.summary(),
         "data_path": str(args.data),
@@ -219,17 +264,39 @@ def run(args: argparse.Namespace) -> int:
         "models": {n: known[n].to_dict() for n in names},
         "config": config.to_dict(),
         "threads": torch.get_num_threads(),
-        "device_name": _device_name(config.device),
+        "device_name": device_name(config.device),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "versions": _versions(),
         "wall_seconds": wall,
+        # Their training device, budget and wall time are in benchmark.csv and their headers.
+        "reused_checkpoints": reused,
     }
     atomic_write_text(args.out / "run.json", json.dumps(record, indent=2, default=str) + "\n")
     print(markdown(table))
     print(f"wrote {args.out / 'benchmark.csv'} and {args.out / 'run.json'} ({wall:.0f} s)")
+    compare_with_twins(args, split, names, config)
     if args.real_k != "none":
         measure_real_histories(args, data, names)
     return 0
+
+
+def compare_with_twins(args, split, names: list[str], config: BenchmarkConfig) -> None:
+    """Each feedback-aware model minus its feedback-blind twin (when both ran), per metric,
+    with paired bootstrap CIs over users, into paired.csv (recommenders.benchmark.paired)."""
+    pairs = [n for n in names if blind_twin(n) in names]
+    if not pairs:
+        return
+    involved = sorted({*pairs, *(blind_twin(n) for n in pairs)}, key=names.index)
+    ranks = {
+        name: checkpoint_ranks(args.out / name, split.test, config.eval_batch_size, config.device)
+        for name in tqdm(involved, desc="test ranks", file=sys.stderr, disable=args.no_progress)
+    }
+    disliked = split.test.target_feedback == int(Feedback.DISLIKE)
+    table = compare_twins(pairs, ranks, disliked, blind_twin, seed=args.seed)
+    atomic_write_csv(args.out / "paired.csv", table)
+    plot_paired(table, args.out / "paired", title="feedback-aware model minus its blind twin")
+    print(paired_view(table).to_string(index=False))
+    print(f"wrote {args.out / 'paired.csv'} and paired.png/.pdf")
 
 
 def measure_real_histories(args: argparse.Namespace, data, names: list[str]) -> None:
@@ -237,7 +304,7 @@ def measure_real_histories(args: argparse.Namespace, data, names: list[str]) -> 
 
     Each eligible user's real first k-1 events, then their real k-th movie rated 5 in
     one branch and 1 in the other (simulator.real_history); FeedbackFilter around the
-    first model is measured beside them as the downstream heuristic.
+    blind twin (else the first model) is measured beside them as the downstream heuristic.
     """
     k = None if args.real_k == "last" else int(args.real_k)
     config = RealHistoryConfig(k=k, seed=args.seed)
@@ -245,8 +312,11 @@ def measure_real_histories(args: argparse.Namespace, data, names: list[str]) -> 
     adapters = {
         name: build_real_adapter(f"checkpoint:{args.out / name}", data, corpus) for name in names
     }
-    adapters[f"filter:{names[0]}"] = build_real_adapter(
-        f"filter:checkpoint:{args.out / names[0]}", data, corpus
+    # The filter wraps the blind twin of the feedback-aware models when there is one,
+    # so the heuristic and the learned responses start from the same model.
+    base = next((n for n in names if any(blind_twin(m) == n for m in names)), names[0])
+    adapters[f"filter:{base}"] = build_real_adapter(
+        f"filter:checkpoint:{args.out / base}", data, corpus
     )
     runs = compare_real(data, adapters, config)
     write_real_run(args.out / "responsiveness", runs, config, data)
@@ -276,12 +346,6 @@ def _config(args: argparse.Namespace) -> BenchmarkConfig:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
     return base.replace(**changes)
-
-
-def _device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return platform.processor() or platform.machine()
 
 
 def _versions() -> dict[str, str]:

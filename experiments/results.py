@@ -54,6 +54,7 @@ from simulator.study_plots import plot_sensitivity
 
 DEFAULT_REPORT = Path("docs/results.md")
 DISCUSSION = Path("docs/results_discussion.md")
+DEFAULT_ML1M = Path("runs/ml1m")
 STAGES = ("fig3b", "sensitivity", "live_ab", "gradient", "report")
 
 
@@ -92,6 +93,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="retrain checkpoints made with another config"
+    )
+    parser.add_argument(
+        "--ml1m",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="experiments/ml1m.py output folder for the report's real-data section "
+        "(repeatable: the main run first, then other training seeds; default: "
+        f"{DEFAULT_ML1M} and {DEFAULT_ML1M}-seed* where they exist; not with --quick)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser.parse_args(argv)
@@ -263,12 +273,22 @@ def run_gradient(preset: ReportPreset, out: Path, bars: Bars) -> None:
     write_gradient_study(out / "gradient", steps=preset.gradient_steps)
 
 
-def run_report(out: Path, report: Path, quick: bool, bars: Bars) -> None:
+def run_report(
+    out: Path, report: Path, quick: bool, bars: Bars, ml1m: list[Path] | None = None
+) -> None:
     command = "python3 experiments/results.py" + (" --quick" if quick else "")
     if report != (out / "results.md" if quick else DEFAULT_REPORT):
         command += f" --out {out} --report {report}"
+    if ml1m is None and not quick:
+        ml1m = [
+            p
+            for p in (DEFAULT_ML1M, *sorted(DEFAULT_ML1M.parent.glob(f"{DEFAULT_ML1M.name}-seed*")))
+            if (p / "benchmark.csv").is_file()
+        ]
+    elif ml1m:
+        command += "".join(f" --ml1m {p}" for p in ml1m)
     discussion = None if quick else DISCUSSION
-    text = render_report(out, report, command, discussion)
+    text = render_report(out, report, command, discussion, ml1m)
     atomic_write_text(report, text)
     bars.stage(f"wrote {report}")
 
@@ -293,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             run_gradient(preset, out, bars)
         if "report" in stages:
             report = args.report or (out / "results.md" if args.quick else DEFAULT_REPORT)
-            run_report(out, report, args.quick, bars)
+            run_report(out, report, args.quick, bars, args.ml1m)
     except (ValueError, LogError) as error:
         bars.close()
         print(f"error: {error}", file=sys.stderr)

@@ -123,3 +123,19 @@ def atomic_write_csv(path: str | os.PathLike[str], frame, float_format: str = "%
     if str(path).endswith(".gz"):
         text = gzip.compress(text, mtime=0)
     atomic_write_bytes(path, text)
+
+
+def save_figure(fig, path_stem: str | os.PathLike[str], dpi: int = 130) -> list[Path]:
+    """``fig`` as ``STEM.png`` and ``STEM.pdf`` (a ``.png``/``.pdf`` suffix on the stem is
+    dropped), each written atomically; the PDF carries no timestamps, so the same
+    figure gives byte-identical files. Returns [png, pdf]."""
+    stem = Path(path_stem)
+    if stem.suffix.lower() in (".png", ".pdf"):
+        stem = stem.with_suffix("")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    png, pdf = stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    with atomic_path(pdf) as tmp:
+        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "ModDate": None})
+    return [png, pdf]

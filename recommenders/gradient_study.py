@@ -40,7 +40,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from recommenders.atomic import atomic_path, atomic_write_csv
+from recommenders.atomic import atomic_write_csv, save_figure
 from recommenders.losses import NEGATIVE_LOSSES, EmbeddingLogits, Objective
 
 __all__ = [
@@ -175,21 +175,6 @@ def _fill_table(losses, p_arr, source, labels, weights, clip_norm, rows, clipped
 # ---------------------------------------------------------------------------------------
 
 
-def _save(fig: Figure, path_stem: str | os.PathLike[str]) -> list[Path]:
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in ("png", "pdf"):
-        target = stem.with_name(stem.name + "." + fmt)
-        with atomic_path(target) as tmp:
-            if fmt == "png":
-                fig.savefig(tmp, format="png", dpi=130)
-            else:
-                fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "ModDate": None})
-        paths.append(target)
-    return paths
-
-
 def _positive_only(values: np.ndarray) -> np.ndarray:
     """NaN where a value cannot go on a log axis (<= 0 or non-finite)."""
     out = np.asarray(values, dtype=np.float64).copy()
@@ -245,7 +230,7 @@ def plot_gradients(table: pd.DataFrame, path_stem: str | os.PathLike[str]) -> li
     for ax in axes:
         ax.set(xscale="log", yscale="log", xlabel="p = softmax probability of the negative label")
         ax.grid(True, which="major", alpha=0.3)
-    return _save(fig, path_stem)
+    return save_figure(fig, path_stem)
 
 
 # ---------------------------------------------------------------------------------------
@@ -408,7 +393,7 @@ def plot_instability(frame: pd.DataFrame, path_stem: str | os.PathLike[str]) -> 
     for ax in axes:
         ax.legend(fontsize="small")
         ax.grid(True, alpha=0.3)
-    return _save(fig, path_stem)
+    return save_figure(fig, path_stem)
 
 
 GRID = np.unique(np.concatenate([np.logspace(-12, -1, 45), [0.2, 0.3, 0.5, 0.7, 0.9, 0.99, 0.999]]))

@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from recommenders.atomic import atomic_path
+from recommenders.atomic import save_figure
 from simulator.live_metrics import METRIC_NAMES
 
 __all__ = ["plot_live_ab"]
@@ -130,17 +130,4 @@ def plot_live_ab(
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(arms), 4), fontsize=8)
     if title:
         fig.suptitle(title)
-    return _save(fig, Path(path_stem))
-
-
-def _save(fig: Figure, stem: Path) -> list[Path]:
-    if stem.suffix.lower() in (".png", ".pdf"):
-        stem = stem.with_suffix("")
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    png, pdf = stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
-    with atomic_path(pdf) as tmp:
-        # No timestamps: the same table gives byte-identical PDFs.
-        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "ModDate": None})
-    return [png, pdf]
+    return save_figure(fig, path_stem, dpi=DPI)

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from recommenders.atomic import atomic_path
+from recommenders.atomic import save_figure
 
 __all__ = ["plot_horizon", "plot_responsiveness"]
 
@@ -169,25 +169,6 @@ def _new_figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, li
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, ncols, sharey=True, squeeze=False)[0]
     return fig, list(axes)
-
-
-def _output_paths(path_stem: str | os.PathLike[str]) -> tuple[Path, Path]:
-    stem = Path(path_stem)
-    if stem.suffix.lower() in (".png", ".pdf"):
-        # "fig.png" is read as stem "fig", not "fig.png.png".
-        stem = stem.with_suffix("")
-    return stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".pdf")
-
-
-def _save(fig: Figure, path_stem: str | os.PathLike[str]) -> list[Path]:
-    png, pdf = _output_paths(path_stem)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
-    with atomic_path(pdf) as tmp:
-        # No timestamps: the same table gives byte-identical PDFs.
-        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "ModDate": None})
-    return [png, pdf]
 
 
 def plot_responsiveness(
@@ -332,7 +313,7 @@ def plot_responsiveness(
     ax.legend(handles=handles, title="similarity", fontsize=8, title_fontsize=8)
     if title:
         ax.set_title(title)
-    return _save(fig, path_stem)
+    return save_figure(fig, path_stem, dpi=DPI)
 
 
 def plot_horizon(
@@ -413,4 +394,4 @@ def plot_horizon(
     axes[-1].legend(handles=legend, fontsize=8)
     if title:
         fig.suptitle(title)
-    return _save(fig, path_stem)
+    return save_figure(fig, path_stem, dpi=DPI)

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from simulator.ml1m_report import ml1m_section
 from simulator.results_report import (
     checks_table,
     copy_figures,
     fig3b_table,
     fig3b_verdicts,
+    figure_lines,
     gradient_table,
     horizon_table,
     live_table,
@@ -39,8 +41,18 @@ def _seconds(record: dict, prefix: str) -> float:
     )
 
 
-def render_report(out: Path, report: Path, command: str, discussion: Path | None) -> str:
-    """The whole report as markdown; figures are copied next to ``report``."""
+def render_report(
+    out: Path,
+    report: Path,
+    command: str,
+    discussion: Path | None,
+    ml1m: list[Path] | None = None,
+) -> str:
+    """The whole report as markdown; figures are copied next to ``report``.
+
+    ``ml1m``: folders of experiments/ml1m.py runs (the main run first, then other
+    training seeds) for the real-data section; none leaves the section out.
+    """
     figures = copy_figures(
         report.parent / (report.stem + "_figures"),
         {
@@ -92,13 +104,11 @@ def render_report(out: Path, report: Path, command: str, discussion: Path | None
     parts += _gradient_section(out, figures)
     parts += _sensitivity_section(out, figures)
     parts += _world_section()
+    if ml1m:
+        parts += ml1m_section(ml1m, report.parent / (report.stem + "_figures"), number=7)
     if discussion is not None and discussion.is_file():
         parts += ["", discussion.read_text().strip(), ""]
     return "\n".join(parts) + "\n"
-
-
-def _figure(figures: dict[str, str], name: str, caption: str) -> list[str]:
-    return [f"![{caption}]({figures[name]})", ""] if name in figures else []
 
 
 def _fig3b_section(out: Path, figures: dict[str, str]) -> list[str]:
@@ -119,7 +129,7 @@ def _fig3b_section(out: Path, figures: dict[str, str]) -> list[str]:
         "",
         md_table(fig3b_table(table)),
         "",
-        *_figure(figures, "fig3b", "Fig. 3b over world seeds"),
+        *figure_lines(figures, "fig3b", "Fig. 3b over world seeds"),
         f"**Acceptance ordering** (feature+label below feature-only with non-overlapping "
         f"CIs, feature-only below 0, baseline's CI containing 0): holds on {held} of "
         f"{len(checks)} (seed, kind) pairs (`fig3b/checks.csv`).",
@@ -144,7 +154,7 @@ def _fig3b_section(out: Path, figures: dict[str, str]) -> list[str]:
         "",
         md_table(horizon_table(table, "creator")),
         "",
-        *_figure(figures, "horizon", "Horizon"),
+        *figure_lines(figures, "horizon", "Horizon"),
         "### Trained models (held-out metrics at the selected epoch)",
         "",
         md_table(models_table(models)),
@@ -165,8 +175,8 @@ def _other_actions_section(out: Path, figures: dict[str, str]) -> list[str]:
         "",
         md_table(fig3b_table(table, branch="skip").drop(columns="paper (Fig. 3b)")),
         "",
-        *_figure(figures, "skip", "Skip responsiveness"),
-        *_figure(figures, "branches", "Both branches, pooled"),
+        *figure_lines(figures, "skip", "Skip responsiveness"),
+        *figure_lines(figures, "branches", "Both branches, pooled"),
     ]
 
 
@@ -190,7 +200,7 @@ def _live_section(out: Path, figures: dict[str, str]) -> list[str]:
         "",
         md_table(live_table(pd.read_csv(path))),
         "",
-        *_figure(figures, "live_ab", "Simulated live A/B, relative change per day"),
+        *figure_lines(figures, "live_ab", "Simulated live A/B, relative change per day"),
     ]
 
 
@@ -216,12 +226,12 @@ def _gradient_section(out: Path, figures: dict[str, str]) -> list[str]:
         "",
         md_table(gradient_table(pd.read_csv(path))),
         "",
-        *_figure(figures, "gradients", "Loss and gradients against p"),
+        *figure_lines(figures, "gradients", "Loss and gradients against p"),
         f"Short Adam runs on a small synthetic task, after {int(last['step'].max())} steps:",
         "",
         *lines,
         "",
-        *_figure(figures, "instability", "Training instability"),
+        *figure_lines(figures, "instability", "Training instability"),
     ]
 
 
@@ -243,7 +253,7 @@ def _sensitivity_section(out: Path, figures: dict[str, str]) -> list[str]:
         f"The ordering holds on both kinds at {int(holds.sum())} of {len(holds)} points (the "
         "default world is one point of each parameter).",
         "",
-        *_figure(figures, "sensitivity", "Sensitivity sweep"),
+        *figure_lines(figures, "sensitivity", "Sensitivity sweep"),
     ]
 
 

@@ -205,6 +205,11 @@ def fig3b_verdicts(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def figure_lines(figures: dict[str, str], name: str, caption: str) -> list[str]:
+    """A markdown image and a blank line, if ``name`` was copied by :func:`copy_figures`."""
+    return [f"![{caption}]({figures[name]})", ""] if name in figures else []
+
+
 def copy_figures(figures: Path, names: dict[str, Path]) -> dict[str, str]:
     """Copy each existing figure into ``figures``; returns name -> path relative to the report."""
     figures.mkdir(parents=True, exist_ok=True)

@@ -17,13 +17,14 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from recommenders.atomic import save_figure
 from simulator.plots import (
     _GROUP_COLORS,
+    DPI,
     KIND_ORDER,
     Y_LABEL,
     _limits,
     _new_figure,
-    _save,
     _wrap_label,
 )
 
@@ -92,7 +93,7 @@ def plot_seed_bars(
     axes[-1].legend(handles=handles, fontsize=8)
     if title:
         fig.suptitle(title)
-    return _save(fig, path_stem)
+    return save_figure(fig, path_stem, dpi=DPI)
 
 
 def _tick_label(model: str) -> str:
@@ -145,4 +146,4 @@ def plot_sensitivity(
                 ax.set_ylabel(f"{kind}: change (%)")
     axes[0][-1].legend(fontsize=7)
     fig.suptitle("dislike responsiveness at k+1; open circles: the ordering does not hold there")
-    return _save(fig, path_stem)
+    return save_figure(fig, path_stem, dpi=DPI)

@@ -13,6 +13,8 @@ One concept per module:
   hyper-parameters;
 * ``runner``: train, select on validation NDCG@10, test and save one model;
 * ``table``: the ``benchmark.csv`` table;
+* ``paired``: a feedback-aware model minus its feedback-blind twin, per metric,
+  with a paired bootstrap CI over users; ``paired_plot`` draws it;
 * ``throughput``: training sequences / events per second on the data set.
 
 ``experiments/ml1m.py`` is the command line.
@@ -38,7 +40,19 @@ from recommenders.benchmark.models import (
     BenchmarkConfig,
     BenchmarkModel,
     benchmark_models,
+    blind_twin,
+    resolve_model,
 )
+from recommenders.benchmark.paired import (
+    PAIRED_COLUMNS,
+    PAIRED_METRICS,
+    compare_twins,
+    mean_difference_ci,
+    paired_differences,
+    paired_view,
+    per_user_score,
+)
+from recommenders.benchmark.paired_plot import plot_paired
 from recommenders.benchmark.protocol import (
     N_HOLDOUT,
     HeldOut,
@@ -52,7 +66,13 @@ from recommenders.benchmark.ranking import (
     held_out_metrics,
     rank_held_out,
 )
-from recommenders.benchmark.runner import run_model
+from recommenders.benchmark.runner import (
+    REUSE_IGNORED,
+    checkpoint_ranks,
+    device_name,
+    reuse_model,
+    run_model,
+)
 from recommenders.benchmark.table import COLUMNS, benchmark_table, markdown, write_table
 from recommenders.benchmark.throughput import benchmark_throughput
 
@@ -62,8 +82,11 @@ __all__ = [
     "DEFAULT_MODELS",
     "NEGATIVE_WEIGHT",
     "N_HOLDOUT",
+    "PAIRED_COLUMNS",
+    "PAIRED_METRICS",
     "QUICK",
     "RATING_FEATURE",
+    "REUSE_IGNORED",
     "BenchmarkConfig",
     "BenchmarkMetrics",
     "BenchmarkModel",
@@ -73,6 +96,10 @@ __all__ = [
     "benchmark_table",
     "benchmark_throughput",
     "benchmark_variants",
+    "blind_twin",
+    "checkpoint_ranks",
+    "compare_twins",
+    "device_name",
     "disliked_creator_share",
     "disliked_target_in_top",
     "evaluate_held_out",
@@ -80,10 +107,17 @@ __all__ = [
     "leave_one_out",
     "markdown",
     "mean_defined",
+    "mean_difference_ci",
     "ndcg_at",
     "not_to_recommend_rule",
+    "paired_differences",
+    "paired_view",
+    "per_user_score",
+    "plot_paired",
     "rank_held_out",
     "recall_at",
+    "resolve_model",
+    "reuse_model",
     "run_model",
     "sample_users",
     "write_table",

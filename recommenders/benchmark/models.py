@@ -122,6 +122,43 @@ def benchmark_models(negative_weight: float = NEGATIVE_WEIGHT) -> dict[str, Benc
     return {m.name: m for m in models}
 
 
+def resolve_model(name: str, negative_weight: float = NEGATIVE_WEIGHT) -> BenchmarkModel:
+    """The model called ``name``: a :func:`benchmark_models` name, or a not-to-recommend
+    model with its own weight, ``NAME-wW`` (e.g. ``sasrec-ce-feature-ntr-w10``: w = 10).
+
+    Raises ValueError naming the known models for anything else.
+    """
+    known = benchmark_models(negative_weight)
+    if name in known:
+        return known[name]
+    base, sep, weight = name.rpartition("-w")
+    if sep and base in known and base.endswith("-ntr"):
+        try:
+            w = float(weight)
+        except ValueError:
+            w = math.nan
+        if not (math.isfinite(w) and w >= 0):
+            raise ValueError(f"model {name!r}: the weight after -w must be a number >= 0")
+        return replace(benchmark_models(w)[base], name=name)
+    raise ValueError(
+        f"unknown model {name!r}; known: {', '.join(known)} or all, and NAME-wW "
+        "(e.g. sasrec-ce-feature-ntr-w10) for a not-to-recommend model of weight W"
+    )
+
+
+def blind_twin(name: str) -> str | None:
+    """The feedback-blind model a feedback-aware one is compared with, or None.
+
+    ``sasrec-ce-feature``, ``sasrec-ce-feature-ntr`` and ``sasrec-ce-feature-ntr-wW``
+    are twins of ``sasrec-ce`` (same architecture, loss and budget; only the rating
+    feature and the labels differ); likewise ``gru-ce-feature*`` of ``gru-ce``.
+    """
+    for kind in ("sasrec", "gru"):
+        if name.startswith(f"{kind}-ce-feature"):
+            return f"{kind}-ce"
+    return None
+
+
 DEFAULT_MODELS = (
     "sasrec-bce",
     "gsasrec",

@@ -11,6 +11,9 @@ and ``learning_curve.png`` / ``.pdf``.
 
 from __future__ import annotations
 
+import json
+import math
+import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,12 +22,13 @@ import numpy as np
 import torch
 
 from recommenders.benchmark.models import BenchmarkConfig, BenchmarkModel
-from recommenders.benchmark.protocol import LeaveOneOut
-from recommenders.benchmark.ranking import evaluate_held_out
-from recommenders.checkpoint import save_checkpoint
+from recommenders.benchmark.protocol import HeldOut, LeaveOneOut
+from recommenders.benchmark.ranking import evaluate_held_out, rank_held_out
+from recommenders.checkpoint import read_checkpoint, save_checkpoint
 from recommenders.learning_curve import plot_learning_curve
 from recommenders.models import build_model
 from recommenders.training import train_model, write_metrics
+from recommenders.variants import Variant
 
 
 def run_model(
@@ -83,30 +87,7 @@ def run_model(
     )
     history = result.history
     best = history.loc[history["epoch"] == result.best_epoch].iloc[0].to_dict()
-    save_checkpoint(
-        target,
-        model,
-        variant,
-        fingerprint,
-        overwrite=overwrite,
-        extra={
-            "benchmark_model": model_spec.to_dict(),
-            "benchmark_config": config.to_dict(),
-            "train": config.train_config(model_spec).to_dict(),
-            "best_epoch": result.best_epoch,
-            "best_metrics": best,
-            "test_metrics": test.to_dict(),
-            **(extra or {}),
-        },
-    )
-    write_metrics(history, target / "metrics.csv")
-    plot_learning_curve(
-        history,
-        target / "learning_curve",
-        title=f"{model_spec.name} (best epoch {result.best_epoch}, validation = 2nd-to-last)",
-    )
-    live.unlink(missing_ok=True)
-    return {
+    row = {
         "model": model_spec.name,
         "kind": model_spec.kind,
         "loss": model_spec.positive_loss,
@@ -120,5 +101,99 @@ def run_model(
         "wall_seconds": time.perf_counter() - start,
         "sequences_per_second": result.sequences_per_second,
         "events_per_second": result.events_per_second,
-        "checkpoint": str(target),
+        "device_name": device_name(config.device),
     }
+    save_checkpoint(
+        target,
+        model,
+        variant,
+        fingerprint,
+        overwrite=overwrite,
+        extra={
+            "benchmark_model": model_spec.to_dict(),
+            "benchmark_config": config.to_dict(),
+            "train": config.train_config(model_spec).to_dict(),
+            "best_epoch": result.best_epoch,
+            "best_metrics": best,
+            "test_metrics": test.to_dict(),
+            # NaN anchors are stored as None: strict JSON has no NaN.
+            "benchmark_row": _json_row(row),
+            **(extra or {}),
+        },
+    )
+    write_metrics(history, target / "metrics.csv")
+    plot_learning_curve(
+        history,
+        target / "learning_curve",
+        title=f"{model_spec.name} (best epoch {result.best_epoch}, validation = 2nd-to-last)",
+    )
+    live.unlink(missing_ok=True)
+    return {**row, "checkpoint": str(target)}
+
+
+REUSE_IGNORED = ("device", "epochs", "patience", "max_seconds", "eval_batch_size")
+""":class:`BenchmarkConfig` fields that may differ between the run that trained a
+checkpoint and the run that reuses it: where and how long it trained, not what."""
+
+
+def reuse_model(
+    model_spec: BenchmarkModel,
+    config: BenchmarkConfig,
+    fingerprint: str,
+    out_dir: str | Path,
+    extra: dict | None = None,
+) -> dict:
+    """The benchmark-table row stored in ``out_dir/NAME`` by an earlier :func:`run_model`.
+
+    The checkpoint must have been trained on the same data (``fingerprint``), with the
+    same model spec, the same ``config`` apart from :data:`REUSE_IGNORED` (so a GPU
+    run's checkpoints can be tabulated and measured on a CPU machine), and the same
+    header ``extra`` (e.g. user subset). Anything else is a :class:`ValueError` naming
+    the first difference; the row keeps the training run's wall time, speed and device.
+    """
+    target = Path(out_dir) / model_spec.name
+    header, _, _ = read_checkpoint(target)
+    if "benchmark_row" not in header:
+        raise ValueError(f"{target} was not written by the benchmark (no benchmark_row)")
+
+    def comparable(cfg: dict) -> dict:
+        return {k: v for k, v in cfg.items() if k not in REUSE_IGNORED}
+
+    expected = {
+        "fingerprint": fingerprint,
+        "benchmark_model": model_spec.to_dict(),
+        "benchmark_config": comparable(config.to_dict()),
+        **(extra or {}),
+    }
+    found = {**header, "benchmark_config": comparable(header.get("benchmark_config", {}))}
+    for key, value in expected.items():
+        if json.loads(json.dumps(value, default=str)) != found.get(key):
+            raise ValueError(
+                f"{target} was trained with another {key} than this run asks for; "
+                "pass --overwrite to retrain it"
+            )
+    row = {k: math.nan if v is None else v for k, v in header["benchmark_row"].items()}
+    return {**row, "checkpoint": str(target)}
+
+
+def checkpoint_ranks(
+    path: str | Path, held: HeldOut, batch_size: int = 512, device: str = "cpu"
+) -> np.ndarray:
+    """0-based rank of every held-out target under the benchmark checkpoint at ``path``."""
+    header, model, _ = read_checkpoint(path)
+    model.to(device)
+    variant = Variant.from_dict(header["variant"])
+    ranks, _ = rank_held_out(model, variant, held, None, batch_size, device)
+    return ranks
+
+
+def device_name(device: str) -> str:
+    """The GPU's name for a CUDA device, else the CPU's."""
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return platform.processor() or platform.machine()
+
+
+def _json_row(row: dict) -> dict:
+    row = {k: v.item() if isinstance(v, np.generic) else v for k, v in row.items()}
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}

@@ -28,6 +28,7 @@ COLUMNS = (
     "wall_seconds",
     "sequences_per_second",
     "events_per_second",
+    "device_name",
     "n_users",
     "n_disliked",
     "n_director_users",
@@ -65,6 +66,7 @@ def markdown(table: pd.DataFrame) -> str:
         "val_ndcg10": "val NDCG@10",
         "disliked_in_top10": "disliked target in top 10",
         "disliked_director_share": "disliked-director share",
+        "best_epoch": "best epoch",
         "epochs": "epochs",
         "wall_seconds": "wall s",
         "sequences_per_second": "seq/s",
@@ -84,7 +86,7 @@ def _cell(column: str, value) -> str:
         return value
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    if column in ("epochs",):
+    if column in ("epochs", "best_epoch"):
         return f"{int(value)}"
     if column in ("wall_seconds",):
         return f"{value:.0f}"

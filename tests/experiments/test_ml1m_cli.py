@@ -10,6 +10,7 @@ import pytest
 
 from recommenders import load_adapter
 from recommenders.benchmark import COLUMNS, DEFAULT_MODELS
+from simulator.ml1m_report import ml1m_section
 from tests.experiments.conftest import load_cli
 
 CLI = load_cli("ml1m")
@@ -36,6 +37,8 @@ def error_of(capsys, argv) -> str:
         (["--users", "2"], "--users must be >= 3"),
         (["--threads", "0"], "--threads must be >= 1"),
         (["--real-k", "x"], "--real-k must be a positive integer, 'last' or 'none'"),
+        (["--reuse", "--overwrite"], "--reuse and --overwrite exclude each other"),
+        (["--models", "sasrec-ce-feature-ntr-wx"], "the weight after -w must be a number"),
     ],
 )
 def test_bad_options_are_one_line_errors(capsys, tmp_path, argv, message):
@@ -53,7 +56,7 @@ def test_existing_results_need_overwrite(capsys, tmp_path):
     out = tmp_path / "o"
     (out / "gru-ce").mkdir(parents=True)
     err = error_of(capsys, ["--models", "gru-ce", "--data", str(tmp_path), "--out", str(out)])
-    assert "already exists; pass --overwrite" in err
+    assert "already exists; pass --reuse to keep its trained models, --overwrite" in err
 
 
 def test_cuda_without_a_gpu(capsys, tmp_path):
@@ -96,7 +99,38 @@ def test_quick_run_on_ml1m(tmp_path, capsys):
     real = pd.read_csv(out / "responsiveness" / "responsiveness.csv").set_index(["model", "kind"])
     for model in ("sasrec-bce", "gsasrec", "sasrec-ce", "gru-ce"):
         assert real.loc[(model, "content"), "relative_change"] == 0.0
-    assert real.loc[("filter:sasrec-bce", "creator"), "relative_change"] == -1.0
+    assert real.loc[("filter:sasrec-ce", "creator"), "relative_change"] == -1.0
     assert (out / "responsiveness" / "responsiveness.png").is_file()
-    # A second run into the same folder refuses to overwrite.
+    # The feedback-aware models against their blind twin, with a plot and curves.
+    paired = pd.read_csv(out / "paired.csv")
+    assert set(paired["model"]) == {"sasrec-ce-feature", "sasrec-ce-feature-ntr"}
+    assert set(paired["twin"]) == {"sasrec-ce"} and len(paired) == 12
+    assert (paired["ci_low"] <= paired["difference"]).all()
+    assert (paired["difference"] <= paired["ci_high"]).all()
+    for name in ("paired.png", "learning_curves.png", "learning_curves.pdf"):
+        assert (out / name).is_file(), name
+    # A second run into the same folder refuses to overwrite ...
+    capsys.readouterr()
     assert CLI.main(["--quick", "--no-progress", "--out", str(out)]) == 2
+    assert "pass --reuse" in capsys.readouterr().err
+    # ... and with --reuse tabulates the same checkpoints into the same table.
+    first = (out / "benchmark.csv").read_bytes()
+    assert (
+        CLI.main(["--quick", "--no-progress", "--reuse", "--real-k", "none", "--out", str(out)])
+        == 0
+    )
+    assert (out / "benchmark.csv").read_bytes() == first
+    assert "sasrec-ce: reused" in capsys.readouterr().out
+    record = json.loads((out / "run.json").read_text())
+    assert record["reused_checkpoints"] == list(DEFAULT_MODELS)
+    assert (
+        record["command"][:2] == ["python3", "experiments/ml1m.py"]
+        and "--reuse" in record["command"]
+    )
+    # The report's ML-1M section renders from this folder.
+    lines = "\n".join(ml1m_section([out, out], tmp_path / "figures", number=7))
+    assert "## 7. MovieLens-1M" in lines and "gSASRec NDCG@10" in lines
+    assert "### Feedback-aware models against their feedback-blind twin" in lines
+    assert "### Counterfactual responsiveness on real histories" in lines
+    assert "### Training seeds" in lines
+    assert (tmp_path / "figures" / "ml1m_paired.png").is_file()

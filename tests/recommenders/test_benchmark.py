@@ -3,6 +3,7 @@ the bce / gbce training losses and one model trained end to end, on hand-made da
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -16,10 +17,13 @@ from recommenders.benchmark import (
     ALL_POSITIVE,
     COLUMNS,
     DEFAULT_MODELS,
+    NEGATIVE_WEIGHT,
     BenchmarkConfig,
     HeldOut,
     benchmark_models,
     benchmark_table,
+    blind_twin,
+    checkpoint_ranks,
     disliked_creator_share,
     disliked_target_in_top,
     held_out_metrics,
@@ -30,6 +34,8 @@ from recommenders.benchmark import (
     not_to_recommend_rule,
     rank_held_out,
     recall_at,
+    resolve_model,
+    reuse_model,
     run_model,
     sample_users,
 )
@@ -385,3 +391,52 @@ def test_run_model_writes_checkpoint_curve_and_row(tmp_path):
     assert spec.name in markdown(table)
     with pytest.raises(ValueError, match="already exists"):
         run_model(spec, split, config, 20, creator, "fp-1", tmp_path)
+
+
+def test_reuse_model_returns_the_stored_row_and_refuses_other_settings(tmp_path):
+    split = leave_one_out(cyclic_sequences())
+    spec = resolve_model("sasrec-ce-feature-ntr-w3")
+    config = BenchmarkConfig(dim=8, max_len=6, sasrec_blocks=1, epochs=2, batch_size=16)
+    creator = np.arange(20) % 5
+    subset = {"subset": [1]}
+    row = run_model(spec, split, config, 20, creator, "fp-1", tmp_path, extra=subset)
+    # Trained elsewhere, for longer, on another device: still the same model.
+    elsewhere = config.replace(epochs=50, patience=3, max_seconds=60.0, device="cpu")
+    again = reuse_model(spec, elsewhere, "fp-1", tmp_path, extra=subset)
+    pd.testing.assert_frame_equal(benchmark_table([again]), benchmark_table([row]))
+    ranks = checkpoint_ranks(tmp_path / spec.name, split.test)
+    assert recall_at(ranks, 10) == pytest.approx(row["recall10"])
+    assert ndcg_at(ranks, 10) == pytest.approx(row["ndcg10"])
+    other_spec = dataclasses.replace(
+        spec, variant=resolve_model("sasrec-ce-feature-ntr-w4").variant
+    )
+    for args, what in (
+        ((other_spec, config, "fp-1", tmp_path, subset), "benchmark_model"),
+        ((spec, config.replace(dim=16), "fp-1", tmp_path, subset), "benchmark_config"),
+        ((spec, config, "fp-2", tmp_path, subset), "fingerprint"),
+        ((spec, config, "fp-1", tmp_path, {"subset": [2]}), "subset"),
+    ):
+        with pytest.raises(ValueError, match=f"another {what} than this run asks for"):
+            reuse_model(*args)
+    with pytest.raises(ValueError, match="not a folder"):
+        reuse_model(spec, config, "fp-1", tmp_path / "elsewhere")
+
+
+def test_resolve_model_weights_and_twins():
+    default = resolve_model("sasrec-ce-feature-ntr")
+    w10 = resolve_model("sasrec-ce-feature-ntr-w10")
+    assert w10.name == "sasrec-ce-feature-ntr-w10"
+    assert w10.variant.labels.negative_weight == 10.0
+    assert default.variant.labels.negative_weight == NEGATIVE_WEIGHT == 3.0
+    assert resolve_model("gru-ce-feature-ntr-w0.5").variant.labels.negative_weight == 0.5
+    for bad, message in (
+        ("sasrec-ce-feature-ntr-wx", "weight after -w must be a number >= 0"),
+        ("sasrec-ce-feature-ntr-w-1", "weight after -w must be a number >= 0"),
+        ("sasrec-ce-w10", "unknown model 'sasrec-ce-w10'"),
+        ("sasrec", "unknown model 'sasrec'"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            resolve_model(bad)
+    assert blind_twin("sasrec-ce-feature-ntr-w10") == "sasrec-ce"
+    assert blind_twin("gru-ce-feature") == "gru-ce"
+    assert blind_twin("sasrec-ce") is None and blind_twin("gsasrec") is None

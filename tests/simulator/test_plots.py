@@ -53,13 +53,13 @@ def assert_figure_files(paths, directory, stem):
 def captured(monkeypatch):
     """Record the Figure each plot function saves, still writing the files."""
     figures: list[Figure] = []
-    save = plots._save
+    save = plots.save_figure
 
-    def recording_save(fig, path_stem):
+    def recording_save(fig, path_stem, dpi=plots.DPI):
         figures.append(fig)
-        return save(fig, path_stem)
+        return save(fig, path_stem, dpi=dpi)
 
-    monkeypatch.setattr(plots, "_save", recording_save)
+    monkeypatch.setattr(plots, "save_figure", recording_save)
     return figures
 
 
