@@ -156,16 +156,21 @@ def reuse_model(
     if "benchmark_row" not in header:
         raise ValueError(f"{target} was not written by the benchmark (no benchmark_row)")
 
-    def comparable(cfg: dict) -> dict:
-        return {k: v for k, v in cfg.items() if k not in REUSE_IGNORED}
+    def comparable(cfg: dict, ignored: tuple[str, ...]) -> dict:
+        return {k: v for k, v in cfg.items() if k not in ignored}
 
+    # Descriptions are prose: rewording one must not invalidate trained models.
     expected = {
         "fingerprint": fingerprint,
-        "benchmark_model": model_spec.to_dict(),
-        "benchmark_config": comparable(config.to_dict()),
+        "benchmark_model": comparable(model_spec.to_dict(), ("description",)),
+        "benchmark_config": comparable(config.to_dict(), REUSE_IGNORED),
         **(extra or {}),
     }
-    found = {**header, "benchmark_config": comparable(header.get("benchmark_config", {}))}
+    found = {
+        **header,
+        "benchmark_model": comparable(header.get("benchmark_model", {}), ("description",)),
+        "benchmark_config": comparable(header.get("benchmark_config", {}), REUSE_IGNORED),
+    }
     for key, value in expected.items():
         if json.loads(json.dumps(value, default=str)) != found.get(key):
             raise ValueError(

@@ -404,6 +404,8 @@ def test_reuse_model_returns_the_stored_row_and_refuses_other_settings(tmp_path)
     elsewhere = config.replace(epochs=50, patience=3, max_seconds=60.0, device="cpu")
     again = reuse_model(spec, elsewhere, "fp-1", tmp_path, extra=subset)
     pd.testing.assert_frame_equal(benchmark_table([again]), benchmark_table([row]))
+    reworded = dataclasses.replace(spec, description="reworded")
+    assert reuse_model(reworded, config, "fp-1", tmp_path, extra=subset)["model"] == spec.name
     ranks = checkpoint_ranks(tmp_path / spec.name, split.test)
     assert recall_at(ranks, 10) == pytest.approx(row["recall10"])
     assert ndcg_at(ranks, 10) == pytest.approx(row["ndcg10"])
