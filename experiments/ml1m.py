@@ -41,7 +41,6 @@ import os
 import platform
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -77,7 +76,7 @@ from recommenders.learning_curve import plot_learning_curves
 from simulator.real_history import RealHistoryConfig
 from simulator.real_history_adapters import DataCorpus, build_real_adapter
 from simulator.real_history_measure import compare_real, write_real_run
-from simulator.report import format_table
+from simulator.report import format_table, package_versions
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ml-1m"
 QUICK_USERS = 300
@@ -266,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
         "threads": torch.get_num_threads(),
         "device_name": device_name(config.device),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "versions": _versions(),
+        "versions": package_versions(),
         "wall_seconds": wall,
         # Their training device, budget and wall time are in benchmark.csv and their headers.
         "reused_checkpoints": reused,
@@ -346,16 +345,6 @@ def _config(args: argparse.Namespace) -> BenchmarkConfig:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
     return base.replace(**changes)
-
-
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in ("torch", "numpy", "pandas"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import torch
 from recommenders.checkpoint import save_checkpoint
 from recommenders.data import Sequences
 from recommenders.learning_curve import plot_learning_curve
-from recommenders.models import ModelConfig, build_model
+from recommenders.models import ModelConfig, SequentialRecommender, build_model
 from recommenders.training import TrainConfig, TrainResult, train_model, write_metrics
 from recommenders.variants import Variant
 
@@ -33,12 +33,17 @@ def fit_variant(
     name: str | None = None,
     overwrite: bool = False,
     progress: Callable[[dict], object] | None = None,
+    validate: Callable[[SequentialRecommender], Mapping[str, float]] | None = None,
+    header: Callable[[SequentialRecommender, TrainResult], dict] | None = None,
 ) -> FitResult:
     """Train ``variant`` and write ``out_dir/NAME/`` (checkpoint, metrics.csv, learning_curve.png).
 
     ``NAME`` defaults to ``{kind}-{variant}``. While training, per-epoch
     metrics go to the hidden ``out_dir/.NAME.metrics.csv`` so a long run can
     be followed; the checkpoint folder appears only when training is done.
+    ``validate`` is :func:`~recommenders.training.train_model`'s early-stopping hook;
+    ``header(model, result)``, called with the kept weights before saving, returns
+    further checkpoint-header entries (e.g. test metrics).
     """
     out_dir = Path(out_dir)
     name = name or f"{model_config.kind}-{variant.name}"
@@ -50,7 +55,13 @@ def fit_variant(
     model = build_model(model_config, n_items)
     live = out_dir / f".{name}.metrics.csv"
     result = train_model(
-        model, variant, sequences, train_config, metrics_path=live, progress=progress
+        model,
+        variant,
+        sequences,
+        train_config,
+        metrics_path=live,
+        progress=progress,
+        validate=validate,
     )
     best = result.history.loc[result.history["epoch"] == result.best_epoch].iloc[0].to_dict()
     save_checkpoint(
@@ -63,6 +74,7 @@ def fit_variant(
             "train": train_config.to_dict(),
             "best_epoch": result.best_epoch,
             "best_metrics": best,
+            **(header(model, result) if header is not None else {}),
         },
     )
     write_metrics(result.history, target / "metrics.csv")

@@ -31,6 +31,7 @@ import contextlib
 import math
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -292,39 +293,31 @@ def training_instability(
     )
     weights = torch.ones(len(labels))
 
-    rows: list[dict] = []
+    problem = _Problem(init_states, init_items, users, labels, weights, is_negative, negative_items)
     with _one_thread():
-        for name in negatives:
-            _run(
-                name,
-                init_states,
-                init_items,
-                users,
-                labels,
-                weights,
-                is_negative,
-                negative_items,
-                n_steps,
-                lr,
-                rows,
-            )
+        rows = [row for name in negatives for row in _run(name, problem, n_steps, lr)]
     return pd.DataFrame(rows)
 
 
-def _run(
-    name,
-    init_states,
-    init_items,
-    users,
-    labels,
-    weights,
-    is_negative,
-    negative_items,
-    n_steps,
-    lr,
-    rows,
-) -> None:
-    """One Adam run of :func:`training_instability`; appends a dict per step to rows."""
+@dataclass(frozen=True)
+class _Problem:
+    """The labelled data and initial parameters every run of the study starts from."""
+
+    init_states: torch.Tensor
+    init_items: torch.Tensor
+    users: torch.Tensor
+    labels: torch.Tensor
+    weights: torch.Tensor
+    is_negative: torch.Tensor
+    negative_items: torch.Tensor
+
+
+def _run(name: str, problem: _Problem, n_steps: int, lr: float) -> list[dict]:
+    """One Adam run of :func:`training_instability`: a dict per step."""
+    init_states, init_items = problem.init_states, problem.init_items
+    users, labels, weights = problem.users, problem.labels, problem.weights
+    is_negative, negative_items = problem.is_negative, problem.negative_items
+    rows: list[dict] = []
     n_negative = len(negative_items)
     n_items = init_items.shape[0]
     neg_rows = torch.arange(n_negative)
@@ -369,6 +362,7 @@ def _run(
             }
         )
         optimiser.step()
+    return rows
 
 
 def plot_instability(frame: pd.DataFrame, path_stem: str | os.PathLike[str]) -> list[Path]:

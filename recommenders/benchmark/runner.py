@@ -1,7 +1,7 @@
 """Train one benchmark model, pick its epoch on validation NDCG@10, score it on the test events.
 
 For each :class:`BenchmarkModel` this builds the network, trains it with
-:func:`recommenders.training.train_model` on every event but each user's last
+:func:`recommenders.fit.fit_variant` on every event but each user's last
 two, validates after every epoch on the second-to-last events (the epoch with
 the best validation NDCG@10 is kept), ranks the last events once with the kept
 weights, and writes ``OUT/NAME/``: the checkpoint (``checkpoint.json`` with the
@@ -24,10 +24,8 @@ import torch
 from recommenders.benchmark.models import BenchmarkConfig, BenchmarkModel
 from recommenders.benchmark.protocol import HeldOut, LeaveOneOut
 from recommenders.benchmark.ranking import evaluate_held_out, rank_held_out
-from recommenders.checkpoint import read_checkpoint, save_checkpoint
-from recommenders.learning_curve import plot_learning_curve
-from recommenders.models import build_model
-from recommenders.training import train_model, write_metrics
+from recommenders.checkpoint import read_checkpoint
+from recommenders.fit import fit_variant
 from recommenders.variants import Variant
 
 
@@ -52,13 +50,6 @@ def run_model(
     is stored in the checkpoint header (e.g. the user sample of a quick run).
     """
     start = time.perf_counter()
-    out_dir = Path(out_dir)
-    target = out_dir / model_spec.name
-    if target.exists() and not overwrite:
-        raise ValueError(f"{target} already exists; pass --overwrite or choose another --out")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(config.seed)
-    model = build_model(config.model_config(model_spec), n_items)
     variant = model_spec.variant
 
     def validate(model):
@@ -72,63 +63,56 @@ def run_model(
             "disliked_in_top10": metrics.disliked_in_top10,
         }
 
-    live = out_dir / f".{model_spec.name}.metrics.csv"
-    result = train_model(
-        model,
-        variant,
-        split.sequences,
-        config.train_config(model_spec),
-        metrics_path=live,
-        progress=progress,
-        validate=validate,
-    )
-    test = evaluate_held_out(
-        model, variant, split.test, creator, config.eval_batch_size, config.device
-    )
-    history = result.history
-    best = history.loc[history["epoch"] == result.best_epoch].iloc[0].to_dict()
-    row = {
-        "model": model_spec.name,
-        "kind": model_spec.kind,
-        "loss": model_spec.positive_loss,
-        "variant": variant.name,
-        **test.to_dict(),
-        "published_recall10": model_spec.published_recall10,
-        "published_ndcg10": model_spec.published_ndcg10,
-        "val_ndcg10": float(best["val_ndcg10"]),
-        "best_epoch": result.best_epoch,
-        "epochs": len(history),
-        "wall_seconds": time.perf_counter() - start,
-        "sequences_per_second": result.sequences_per_second,
-        "events_per_second": result.events_per_second,
-        "device_name": device_name(config.device),
-    }
-    save_checkpoint(
-        target,
-        model,
-        variant,
-        fingerprint,
-        overwrite=overwrite,
-        extra={
+    row: dict = {}
+
+    def header(model, result) -> dict:
+        test = evaluate_held_out(
+            model, variant, split.test, creator, config.eval_batch_size, config.device
+        )
+        history = result.history
+        best = history.loc[history["epoch"] == result.best_epoch].iloc[0]
+        row.update(
+            {
+                "model": model_spec.name,
+                "kind": model_spec.kind,
+                "loss": model_spec.positive_loss,
+                "variant": variant.name,
+                **test.to_dict(),
+                "published_recall10": model_spec.published_recall10,
+                "published_ndcg10": model_spec.published_ndcg10,
+                "val_ndcg10": float(best["val_ndcg10"]),
+                "best_epoch": result.best_epoch,
+                "epochs": len(history),
+                "wall_seconds": time.perf_counter() - start,
+                "sequences_per_second": result.sequences_per_second,
+                "events_per_second": result.events_per_second,
+                "device_name": device_name(config.device),
+            }
+        )
+        return {
             "benchmark_model": model_spec.to_dict(),
             "benchmark_config": config.to_dict(),
-            "train": config.train_config(model_spec).to_dict(),
-            "best_epoch": result.best_epoch,
-            "best_metrics": best,
             "test_metrics": test.to_dict(),
             # NaN anchors are stored as None: strict JSON has no NaN.
             "benchmark_row": _json_row(row),
             **(extra or {}),
-        },
+        }
+
+    fitted = fit_variant(
+        split.sequences,
+        variant,
+        config.model_config(model_spec),
+        config.train_config(model_spec),
+        n_items,
+        fingerprint,
+        out_dir,
+        name=model_spec.name,
+        overwrite=overwrite,
+        progress=progress,
+        validate=validate,
+        header=header,
     )
-    write_metrics(history, target / "metrics.csv")
-    plot_learning_curve(
-        history,
-        target / "learning_curve",
-        title=f"{model_spec.name} (best epoch {result.best_epoch}, validation = 2nd-to-last)",
-    )
-    live.unlink(missing_ok=True)
-    return {**row, "checkpoint": str(target)}
+    return {**row, "checkpoint": str(fitted.checkpoint)}
 
 
 REUSE_IGNORED = ("device", "epochs", "patience", "max_seconds", "eval_batch_size")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import strategies as st
 
 from recommenders import History, HistoryBatch
@@ -84,3 +85,13 @@ def make_batch():
 @pytest.fixture(scope="session")
 def histories():
     return histories_strategy
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Every module here: tiny models gain nothing from threads, and spinning threads
+    crawl on a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

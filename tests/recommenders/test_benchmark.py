@@ -50,15 +50,6 @@ from recommenders.variants import Variant
 D, S, P = int(Feedback.DISLIKE), int(Feedback.SKIP), int(Feedback.POSITIVE)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads, and spinning threads crawl on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def make_sequences(users: dict[int, list[tuple[int, int]]]) -> Sequences:
     """Sequences from {user: [(item, feedback), ...]} in position order."""
     rows = [

@@ -51,15 +51,6 @@ def _feature_id(f: FeatureConfig) -> str:
     return "+".join(name for name, on in flags.items() if on) or "none"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads, and spinning threads crawl on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="session", params=("gru", "sasrec"))
 def kind(request) -> str:
     return request.param
