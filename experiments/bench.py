@@ -22,19 +22,19 @@ import platform
 import sys
 from pathlib import Path
 
+from experiments.movielens import BenchmarkConfig, benchmark_throughput
 from recommenders.atomic import atomic_write_text
-from recommenders.benchmark import BenchmarkConfig, benchmark_throughput
-from recommenders.data import Sequences
 from recommenders.datasets import load_ml1m
 from recommenders.models import ModelConfig
-from recommenders.throughput import training_throughput
-from recommenders.training import TrainConfig
+from recommenders.sequences import Sequences
+from recommenders.training.loop import TrainConfig
+from recommenders.training.throughput import training_throughput
 from recommenders.variants import get_variant
 from simulator import ResponsivenessConfig, World
-from simulator.adapters import build_adapter
-from simulator.bench import bench_adapter
+from simulator.adapter_specs import build_adapter
 from simulator.logs import LogConfig, make_logs
-from simulator.report import package_versions
+from simulator.responsiveness.output import package_versions
+from simulator.throughput import bench_adapter
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
 ML1M = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ml-1m"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommenders.gradient_study import gradient_table, write_gradient_study
+from experiments.paper.gradients import gradient_table, write_gradient_study
 
 TABLE_P = np.array([1e-1, 1e-3, 1e-6, 1e-9])
 

@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 from simulator import World
-from simulator.adapters import BUILTIN, build_adapter
-from simulator.live_ab import LiveABConfig, run_live_ab
-from simulator.live_ab_report import check_live_output_dir, format_summary, write_live_ab
+from simulator.adapter_specs import BUILTIN, build_adapter
+from simulator.live_ab.output import check_live_output_dir, format_summary, write_live_ab
+from simulator.live_ab.simulation import LiveABConfig, run_live_ab
 
 DEFAULT_ARMS = ("baseline=popularity", "filter=filter:popularity")
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The sequential MovieLens-1M benchmark, with negative-target metrics.
 
-Protocol (recommenders.benchmark.protocol): leave-one-out by position; each
+Protocol (recommenders.evaluation.leave_one_out): leave-one-out by position; each
 user's last event is the test target, the second-to-last the validation target,
 training uses the rest. Every target is ranked against all 3,416 items,
 excluding the user's input items; Recall@10, NDCG@10 and Recall@1 are averaged
@@ -27,7 +27,7 @@ When a feedback-aware model runs beside its blind twin (sasrec-ce-feature*
 beside sasrec-ce, gru-ce-feature* beside gru-ce), paired.csv and
 paired.png/.pdf give each metric's difference with a paired bootstrap CI over
 users, over all users and split by whether the target was disliked
-(recommenders.benchmark.paired). Then responsiveness/ holds the real-history
+(experiments.movielens.paired). Then responsiveness/ holds the real-history
 measurement (--real-k). Models run one after another; give a GPU run a time
 budget per model with --max-minutes-per-model, and tabulate checkpoints
 trained elsewhere with --reuse.
@@ -47,8 +47,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from recommenders.atomic import atomic_write_csv, atomic_write_text
-from recommenders.benchmark import (
+from experiments.movielens import (
     DEFAULT_MODELS,
     NEGATIVE_WEIGHT,
     QUICK,
@@ -69,14 +68,15 @@ from recommenders.benchmark import (
     sample_users,
     write_table,
 )
-from recommenders.data import LogError, Sequences
+from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import load_ml1m
 from recommenders.history import Feedback
-from recommenders.learning_curve import plot_learning_curves
-from simulator.real_history import RealHistoryConfig
+from recommenders.sequences import LogError, Sequences
+from recommenders.training.learning_curve import plot_learning_curves
 from simulator.real_history_adapters import DataCorpus, build_real_adapter
-from simulator.real_history_measure import compare_real, write_real_run
-from simulator.report import format_table, package_versions
+from simulator.responsiveness.output import format_table, package_versions
+from simulator.responsiveness.real import compare_real, write_real_run
+from simulator.responsiveness.real_histories import RealHistoryConfig
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ml-1m"
 QUICK_USERS = 300
@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         "--real-k",
         default="50",
         help="after training, real-history responsiveness of the trained models with x_k the "
-        "k-th event (rating 5 vs 1; simulator.real_history): an integer, 'last', or 'none'",
+        "k-th event (rating 5 vs 1; simulator.responsiveness.real_histories): an integer, "
+        "'last', or 'none'",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
@@ -281,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
 
 def compare_with_twins(args, split, names: list[str], config: BenchmarkConfig) -> None:
     """Each feedback-aware model minus its feedback-blind twin (when both ran), per metric,
-    with paired bootstrap CIs over users, into paired.csv (recommenders.benchmark.paired)."""
+    with paired bootstrap CIs over users, into paired.csv (experiments.movielens.paired)."""
     pairs = [n for n in names if blind_twin(n) in names]
     if not pairs:
         return
@@ -302,8 +303,9 @@ def measure_real_histories(args: argparse.Namespace, data, names: list[str]) -> 
     """Counterfactual responsiveness of every trained model on real ML-1M histories.
 
     Each eligible user's real first k-1 events, then their real k-th movie rated 5 in
-    one branch and 1 in the other (simulator.real_history); FeedbackFilter around the
-    blind twin (else the first model) is measured beside them as the downstream heuristic.
+    one branch and 1 in the other (simulator.responsiveness.real_histories); FeedbackFilter
+    around the blind twin (else the first model) is measured beside them as the downstream
+    heuristic.
     """
     k = None if args.real_k == "last" else int(args.real_k)
     config = RealHistoryConfig(k=k, seed=args.seed)

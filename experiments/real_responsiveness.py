@@ -5,7 +5,7 @@ Each eligible user's real first k-1 events are followed by their real k-th
 item x_k, once rated 5 (reference) and once rated 1 (treatment); each model's
 next slate is compared with x_k by genre (shares one) and by director (the
 same). Responsiveness is the relative change of mean similarity with a paired
-bootstrap CI (simulator.real_history). Writes responsiveness.csv,
+bootstrap CI (simulator.responsiveness.real_histories). Writes responsiveness.csv,
 per_user.csv.gz, run.json and a Fig 3b-style plot (PNG and PDF) into --out.
 
 Example:
@@ -25,11 +25,16 @@ import pandas as pd
 from tqdm import tqdm
 
 from recommenders.datasets import load_ml1m, load_ml100k
-from simulator.adapters import build_named
-from simulator.real_history import RealHistories, RealHistoryConfig, branch_feedback, select_users
+from simulator.adapter_specs import build_named
 from simulator.real_history_adapters import REAL_BUILTIN, DataCorpus, build_real_adapter
-from simulator.real_history_measure import compare_real, write_real_run
-from simulator.report import check_output_dir, format_table
+from simulator.responsiveness.output import check_output_dir, format_table
+from simulator.responsiveness.real import compare_real, write_real_run
+from simulator.responsiveness.real_histories import (
+    RealHistories,
+    RealHistoryConfig,
+    branch_feedback,
+    select_users,
+)
 
 DATA_ROOT = Path(
     os.environ.get("RESP_DATA_DIR")

@@ -29,8 +29,8 @@ from simulator import (
     compare,
     total_user_steps,
 )
-from simulator.adapters import BUILTIN, build_adapter, build_named
-from simulator.report import check_output_dir, format_table, summary_table, write_run
+from simulator.adapter_specs import BUILTIN, build_adapter, build_named
+from simulator.responsiveness.output import check_output_dir, format_table, summary_table, write_run
 
 DEFAULT_ADAPTERS = ("popularity", "itemknn", "filter:popularity", "filter:itemknn")
 

@@ -5,16 +5,16 @@ Stages (default: all, in this order):
 
 * fig3b       logs, the five trained variants and their responsiveness on each
               world seed; dislike and skip vs long dwell, FeedbackFilter around
-              the baseline, horizon k+1..k+h (simulator.fig3b)
-* sensitivity the ordering under changed world parameters (simulator.sensitivity)
-* live_ab     the simulated live A/B test of the seed-0 variants (simulator.live_ab)
-* gradient    the loss-gradient study (recommenders.gradient_study)
-* report      docs/results.md from what the stages wrote (simulator.results_report)
+              the baseline, horizon k+1..k+h (experiments.paper.fig3b)
+* sensitivity the ordering under changed world parameters (experiments.paper.sensitivity)
+* live_ab     the simulated live A/B test of the seed-0 variants (simulator.live_ab.simulation)
+* gradient    the loss-gradient study (experiments.paper.gradients)
+* report      docs/results.md from what the stages wrote (experiments.paper.tables)
 
 Every stage reuses what is current in --out (logs of the same world and
 config, checkpoints trained on them with the same config, measurements of
 those checkpoints), so a rerun only redoes what changed. `--quick` runs the
-same code on a smaller world (simulator.presets.QUICK) and writes its report
+same code on a smaller world (experiments.paper.presets.QUICK) and writes its report
 into --out, not into docs/.
 
     python3 experiments/results.py                 # paper scale, writes docs/results.md
@@ -32,17 +32,13 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from recommenders.atomic import atomic_write_text
-from recommenders.data import LogError
-from recommenders.gradient_study import write_gradient_study
-from simulator.fig3b import StudyProgress, run_study
-from simulator.live_ab import LiveABConfig, run_live_ab
-from simulator.live_ab_report import format_summary, write_live_ab
-from simulator.presets import PRESETS, ReportPreset
-from simulator.responsiveness import total_user_steps
-from simulator.results_document import render_report
-from simulator.sensitivity import point_config, point_folder, run_sensitivity, sweep_points
-from simulator.study import (
+from experiments.paper.fig3b import StudyProgress, run_study
+from experiments.paper.gradients import write_gradient_study
+from experiments.paper.plots import plot_sensitivity
+from experiments.paper.presets import PRESETS, ReportPreset
+from experiments.paper.report import render_report
+from experiments.paper.sensitivity import point_config, point_folder, run_sensitivity, sweep_points
+from experiments.paper.study import (
     FILTER_NAME,
     StudyConfig,
     is_current,
@@ -50,7 +46,11 @@ from simulator.study import (
     prepare_world,
     study_adapters,
 )
-from simulator.study_plots import plot_sensitivity
+from recommenders.atomic import atomic_write_text
+from recommenders.sequences import LogError
+from simulator.live_ab.output import format_summary, write_live_ab
+from simulator.live_ab.simulation import LiveABConfig, run_live_ab
+from simulator.responsiveness.simulated import total_user_steps
 
 DEFAULT_REPORT = Path("docs/results.md")
 DISCUSSION = Path("docs/results_discussion.md")

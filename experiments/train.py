@@ -20,10 +20,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from recommenders.data import LogError, Sequences, read_log
-from recommenders.fit import fit_variant
 from recommenders.models import ModelConfig
-from recommenders.training import TrainConfig
+from recommenders.sequences import LogError, Sequences, read_log
+from recommenders.training.fit import fit_variant
+from recommenders.training.loop import TrainConfig
 from recommenders.variants import VARIANTS, get_variant
 from simulator import World
 

@@ -7,6 +7,11 @@ loads without torch.
 """
 
 from recommenders.adapter import CorpusLike, RecommenderAdapter, ScoringAdapter, top_k
+from recommenders.adapters.feedback_filter import FeedbackFilter
+from recommenders.adapters.itemknn import ItemKNNAdapter
+from recommenders.adapters.mixture import MixtureAdapter
+from recommenders.adapters.popularity import PopularityAdapter
+from recommenders.adapters.random import RandomAdapter
 from recommenders.datasets import (
     DataError,
     InteractionData,
@@ -15,12 +20,7 @@ from recommenders.datasets import (
     load_ml1m,
     load_ml100k,
 )
-from recommenders.feedback_filter import FeedbackFilter
 from recommenders.history import PAD, Feedback, History, HistoryBatch
-from recommenders.itemknn import ItemKNNAdapter
-from recommenders.mixture import MixtureAdapter
-from recommenders.popularity import PopularityAdapter
-from recommenders.random_adapter import RandomAdapter
 from recommenders.validation import (
     AdapterError,
     InvalidScoresError,
@@ -65,7 +65,7 @@ def __getattr__(name: str):
 
         return load_adapter
     if name == "SequentialModelAdapter":
-        from recommenders.model_adapter import SequentialModelAdapter
+        from recommenders.adapters.sequential import SequentialModelAdapter
 
         return SequentialModelAdapter
     raise AttributeError(f"module 'recommenders' has no attribute {name!r}")

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from recommenders.adapter import CorpusLike
-from recommenders.model_adapter import SequentialModelAdapter
+from recommenders.adapters.sequential import SequentialModelAdapter
 from recommenders.models import ModelConfig, SequentialRecommender, build_model
 from recommenders.variants import Variant
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from recommenders.data import drop_events
 from recommenders.history import PAD, Feedback
 from recommenders.models import SequentialRecommender
+from recommenders.sequences import drop_events
 from recommenders.variants import Variant
 
 

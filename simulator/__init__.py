@@ -3,9 +3,8 @@
 Dependency direction: ``simulator -> (agents, recommenders)``.
 """
 
-from simulator.branches import DEFAULT_BRANCHES, BranchAction, parse_branches
-from simulator.corpus import Corpus, CorpusConfig
-from simulator.responsiveness import (
+from simulator.responsiveness.branches import DEFAULT_BRANCHES, BranchAction, parse_branches
+from simulator.responsiveness.simulated import (
     SIMILARITY_KINDS,
     ResponsivenessConfig,
     ResponsivenessRun,
@@ -14,7 +13,8 @@ from simulator.responsiveness import (
     summarize,
     total_user_steps,
 )
-from simulator.world import World, WorldConfig, WorldFileError
+from simulator.world.corpus import Corpus, CorpusConfig
+from simulator.world.world import World, WorldConfig, WorldFileError
 
 __all__ = [
     "DEFAULT_BRANCHES",

@@ -23,12 +23,12 @@ from recommenders import (
     RandomAdapter,
     RecommenderAdapter,
 )
-from recommenders.data import log_from_histories
-from recommenders.mixture import MixtureAdapter
-from recommenders.similar import SimilarItemsAdapter
-from simulator.cohort import Cohort
-from simulator.service import RecommenderService
-from simulator.world import World
+from recommenders.adapters.mixture import MixtureAdapter
+from recommenders.adapters.similar import SimilarItemsAdapter
+from recommenders.sequences import log_from_histories
+from simulator.engine.cohort import Cohort
+from simulator.engine.service import RecommenderService
+from simulator.world.world import World
 
 
 def simulate_histories(

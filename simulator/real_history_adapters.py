@@ -24,7 +24,7 @@ import numpy as np
 
 from recommenders import FeedbackFilter, PopularityAdapter, RandomAdapter, RecommenderAdapter
 from recommenders.datasets import InteractionData
-from simulator.adapters import AdapterSpecError
+from simulator.adapter_specs import AdapterSpecError
 
 REAL_BUILTIN = ("popularity", "random")
 _WRAPPERS = {"filter": "creator", "filter-cluster": "cluster"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recommenders.data import LogError
+from recommenders.sequences import LogError
 
 
 class DataError(LogError):
@@ -10,6 +10,6 @@ class DataError(LogError):
 
     The message names the source (file or table), the column and the first
     offending row, counted from 0 over data rows (a header line is not a row).
-    It is a :class:`~recommenders.data.LogError`, hence a ``ValueError``, so
+    It is a :class:`~recommenders.sequences.LogError`, hence a ``ValueError``, so
     code that catches malformed logs catches malformed data sets too.
     """

@@ -22,7 +22,7 @@ class InteractionData:
     Attributes:
         name: label of the data set (e.g. ``"ml-1m"``).
         log: one row per interaction, sorted by (user, position), passing
-            :func:`recommenders.data.validate_log` with ``n_items``: int64
+            :func:`recommenders.sequences.validate_log` with ``n_items``: int64
             ``user`` in ``[0, n_users)``, ``position`` 0..len-1 within each user
             (the rank of the source's order column), ``item`` in ``[0, n_items)``,
             ``feedback`` (:class:`~recommenders.history.Feedback` code), float64

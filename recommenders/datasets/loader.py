@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommenders.data import validate_log
 from recommenders.datasets.columns import (
     feedback_codes,
     in_range,
@@ -25,6 +24,7 @@ from recommenders.datasets.errors import DataError
 from recommenders.datasets.interactions import InteractionData
 from recommenders.datasets.items import ItemTable, build_items
 from recommenders.datasets.rules import RatingRule
+from recommenders.sequences import validate_log
 
 Table = str | Path | pd.DataFrame
 

@@ -8,9 +8,9 @@ import math
 import pandas as pd
 import pytest
 
+from experiments.movielens import COLUMNS, DEFAULT_MODELS
+from experiments.movielens.report import ml1m_section
 from recommenders import load_adapter
-from recommenders.benchmark import COLUMNS, DEFAULT_MODELS
-from simulator.ml1m_report import ml1m_section
 from tests.experiments.conftest import load_cli
 
 CLI = load_cli("ml1m")

@@ -1,4 +1,4 @@
-"""recommenders.benchmark: the leave-one-out protocol, metrics, negative-target metrics,
+"""experiments.movielens: the leave-one-out protocol, metrics, negative-target metrics,
 the bce / gbce training losses and one model trained end to end, on hand-made data."""
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from recommenders import PAD, Feedback
-from recommenders.benchmark import (
+from experiments.movielens import (
     ALL_POSITIVE,
     COLUMNS,
     DEFAULT_MODELS,
@@ -39,12 +38,13 @@ from recommenders.benchmark import (
     run_model,
     sample_users,
 )
-from recommenders.data import Sequences, training_windows, validate_log
-from recommenders.evaluation import target_ranks, top_k_excluding
+from recommenders import PAD, Feedback
+from recommenders.evaluation.ranking import target_ranks, top_k_excluding
 from recommenders.losses import GBCE, EmbeddingLogits, gbce_beta
 from recommenders.models import ModelConfig, build_model
 from recommenders.models.base import SequentialRecommender
-from recommenders.training import TrainConfig, build_objective, train_model, window_labels
+from recommenders.sequences import Sequences, training_windows, validate_log
+from recommenders.training.loop import TrainConfig, build_objective, train_model, window_labels
 from recommenders.variants import Variant
 
 D, S, P = int(Feedback.DISLIKE), int(Feedback.SKIP), int(Feedback.POSITIVE)

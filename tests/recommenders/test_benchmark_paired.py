@@ -1,4 +1,4 @@
-"""recommenders.benchmark.paired: per-user scores, the paired bootstrap of a difference,
+"""experiments.movielens.paired: per-user scores, the paired bootstrap of a difference,
 and the twin comparison table."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recommenders.benchmark import (
+from experiments.movielens import (
     PAIRED_COLUMNS,
     blind_twin,
     compare_twins,
@@ -90,8 +90,8 @@ def test_compare_twins_pairs_feedback_aware_models_with_their_blind_twin():
 
 
 def test_plots_of_the_paired_table_and_the_learning_curves(tmp_path):
-    from recommenders.benchmark import plot_paired
-    from recommenders.learning_curve import plot_learning_curves
+    from experiments.movielens import plot_paired
+    from recommenders.training.learning_curve import plot_learning_curves
 
     rng = np.random.default_rng(5)
     ranks = {n: rng.integers(0, 30, 300) for n in ("sasrec-ce", "sasrec-ce-feature-ntr-w3")}

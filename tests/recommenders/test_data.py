@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recommenders import Feedback, HistoryBatch
-from recommenders.data import (
+from recommenders.sequences import (
     LogError,
     Sequences,
     drop_events,

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from recommenders import Feedback
-from recommenders.data import LogError, validate_log
 from recommenders.datasets import (
     DataError,
     InteractionData,
@@ -15,6 +14,7 @@ from recommenders.datasets import (
     load_ml1m,
     load_ml100k,
 )
+from recommenders.sequences import LogError, validate_log
 
 D, S, P, L = int(Feedback.DISLIKE), int(Feedback.SKIP), int(Feedback.POSITIVE), int(Feedback.LIKE)
 

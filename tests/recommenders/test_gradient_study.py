@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from recommenders.gradient_study import (
+from experiments.paper.gradients import (
     clipped_name,
     gradient_table,
     plot_gradients,

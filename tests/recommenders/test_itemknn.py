@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import recommenders.itemknn as itemknn
+import recommenders.adapters.itemknn as itemknn
 from recommenders import PAD, History, HistoryBatch, ItemKNNAdapter, SlateSizeError, validate_slates
 
 R = 1 / math.sqrt(2)

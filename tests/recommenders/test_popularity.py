@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import recommenders.popularity as popularity
+import recommenders.adapters.popularity as popularity
 from recommenders import HistoryBatch, PopularityAdapter, SlateSizeError, validate_slates
 
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import recommenders.random_adapter as random_adapter
+import recommenders.adapters.random as random_adapter
 from recommenders import (
     PAD,
     History,
@@ -14,7 +14,7 @@ from recommenders import (
     SlateSizeError,
     validate_slates,
 )
-from recommenders.random_adapter import _DRAW_TAG, history_keys, splitmix64
+from recommenders.adapters.random import _DRAW_TAG, history_keys, splitmix64
 
 
 def test_slates_are_valid_and_exclude_consumed(corpus, make_batch):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recommenders import History, HistoryBatch, validate_slates
-from recommenders.similar import SimilarItemsAdapter
+from recommenders.adapters.similar import SimilarItemsAdapter
 
 
 class Corpus:

@@ -7,10 +7,10 @@ import torch
 
 from recommenders import Feedback, HistoryBatch, load_adapter
 from recommenders.checkpoint import CHECKPOINT_VERSION, CheckpointError, save_checkpoint
-from recommenders.data import Sequences, validate_log
-from recommenders.fit import fit_variant
 from recommenders.models import ModelConfig, build_model
-from recommenders.training import TrainConfig, window_labels
+from recommenders.sequences import Sequences, validate_log
+from recommenders.training.fit import fit_variant
+from recommenders.training.loop import TrainConfig, window_labels
 from recommenders.variants import VARIANTS, LabelRule, Variant, get_variant
 
 N_ITEMS = 60
@@ -60,7 +60,7 @@ def test_variants_are_the_papers():
 
 
 def test_window_labels_follow_the_rule(sequences):
-    from recommenders.data import training_windows
+    from recommenders.sequences import training_windows
 
     windows = training_windows(sequences, 12)
     weights, negative = window_labels(windows, get_variant("dislike_feature_label"))

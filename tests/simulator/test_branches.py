@@ -2,7 +2,7 @@ import pytest
 
 from recommenders import Feedback
 from simulator import BranchAction, parse_branches
-from simulator.branches import LONG_DWELL, SHORT_DWELL
+from simulator.responsiveness.branches import LONG_DWELL, SHORT_DWELL
 
 
 @pytest.mark.parametrize(

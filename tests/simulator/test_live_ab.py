@@ -8,9 +8,9 @@ import pytest
 from agents import UserModel
 from agents.response import DISLIKE, LIKE, POSITIVE, SKIP
 from recommenders import FeedbackFilter, PopularityAdapter, RandomAdapter, RecommenderAdapter
-from simulator.live_ab import LiveABConfig, _LiveUsers, run_live_ab
-from simulator.live_ab_plot import plot_live_ab
-from simulator.live_metrics import METRIC_NAMES, PAPER, compare_arms, entropy_nats
+from simulator.live_ab.metrics import METRIC_NAMES, PAPER, compare_arms, entropy_nats
+from simulator.live_ab.plots import plot_live_ab
+from simulator.live_ab.simulation import LiveABConfig, _LiveUsers, run_live_ab
 
 FAST = {"n_users": 60, "n_days": 3, "max_session": 10, "slate_size": 5, "n_resamples": 200}
 

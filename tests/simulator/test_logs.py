@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from recommenders import Feedback
-from recommenders.data import validate_log
+from recommenders.sequences import validate_log
 from simulator.logs import LogConfig, make_logs
 
 

@@ -1,10 +1,10 @@
-"""simulator.ml1m_report: the report's MovieLens-1M tables and verdict."""
+"""experiments.movielens.report: the report's MovieLens-1M tables and verdict."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from simulator.ml1m_report import gsasrec_verdict, ml1m_section, responsiveness_view
+from experiments.movielens.report import gsasrec_verdict, ml1m_section, responsiveness_view
 
 
 def test_gsasrec_verdict_within_and_outside_the_tolerance():

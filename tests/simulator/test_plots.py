@@ -1,4 +1,4 @@
-"""Tests of simulator.plots."""
+"""Tests of simulator.responsiveness.plots."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from simulator import plots
-from simulator.plots import plot_horizon, plot_responsiveness
+from simulator.responsiveness import plots
+from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
 
 
 def make_table(steps=(6,), branches=("long_dwell+dislike",), nan_model=True) -> pd.DataFrame:

@@ -6,16 +6,9 @@ from hypothesis import strategies as st
 
 from recommenders import Feedback, FeedbackFilter, PopularityAdapter, RecommenderAdapter
 from recommenders.datasets import InteractionData, RatingRule, load_interactions
-from simulator.adapters import AdapterSpecError
-from simulator.real_history import (
-    SUMMARY_COLUMNS,
-    RealHistories,
-    RealHistoryConfig,
-    branch_feedback,
-    select_users,
-)
+from simulator.adapter_specs import AdapterSpecError
 from simulator.real_history_adapters import DataCorpus, build_real_adapter
-from simulator.real_history_measure import (
+from simulator.responsiveness.real import (
     compare_real,
     measure_real_responsiveness,
     same_attribute,
@@ -23,7 +16,14 @@ from simulator.real_history_measure import (
     slate_similarity,
     summarize_real,
 )
-from simulator.responsiveness import ResponsivenessConfig, summarize
+from simulator.responsiveness.real_histories import (
+    SUMMARY_COLUMNS,
+    RealHistories,
+    RealHistoryConfig,
+    branch_feedback,
+    select_users,
+)
+from simulator.responsiveness.simulated import ResponsivenessConfig, summarize
 
 P, S, D = int(Feedback.POSITIVE), int(Feedback.SKIP), int(Feedback.DISLIKE)
 GENRES = ("Action", "Comedy", "Drama", "Horror")

@@ -4,18 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommenders.models import ModelConfig
-from recommenders.training import TrainConfig
-from simulator.results_report import fig3b_verdicts, md_table, pct
-from simulator.sensitivity import SweepPoint, point_config, point_folder, world_statistics
-from simulator.study import (
+from experiments.paper.sensitivity import SweepPoint, point_config, point_folder, world_statistics
+from experiments.paper.study import (
     StudyConfig,
     StudyError,
     _checkpoint_is_current,
     ordering_checks,
     world_config,
 )
-from simulator.world import World, WorldConfig
+from experiments.paper.tables import fig3b_verdicts, md_table, pct
+from recommenders.models import ModelConfig
+from recommenders.training.loop import TrainConfig
+from simulator.world.world import World, WorldConfig
 
 
 def test_world_overrides_apply_and_fail_clearly():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from simulator import Corpus, CorpusConfig, World, WorldConfig, WorldFileError
-from simulator.world import WORLD_VERSION
+from simulator.world.world import WORLD_VERSION
 
 
 def test_generation_is_seeded(small_world):

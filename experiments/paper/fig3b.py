@@ -1,0 +1,201 @@
+"""Run the Fig. 3b study over every seed and write its tables and figures.
+
+Output folder layout::
+
+    seed-S/world.npz, interactions.csv.gz, logs.json     world and training logs
+    seed-S/models/{kind}-{variant}/                      checkpoints (+ learning curves)
+    seed-S/responsiveness.csv, per_user.csv.gz           that seed's measurement
+    fig3b.csv        every seed and all seeds pooled: one row per
+                     (seed, model, branch, kind, step), with the paper's value
+    checks.csv       the ordering acceptance per seed and kind
+    models.csv       held-out metrics of every checkpoint
+    fig3b.png/.pdf   dislike vs long dwell at k+1, bars per seed, paper diamonds
+    skip.png/.pdf    skip (short dwell) vs long dwell at k+1
+    horizon.png/.pdf dislike responsiveness at k+1..k+h, all seeds pooled
+    pooled.csv/.json the all-seeds summary and what it was computed from (reused)
+    study.json       config, world fingerprints, wall seconds per stage
+
+"Pooled" treats the users of all seeds as one sample (user ids made unique
+per seed) and bootstraps over them, so it averages over worlds as well as
+users.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.paper.plots import POOLED, plot_seed_bars
+from experiments.paper.study import (
+    FLOAT_FORMAT,
+    PAPER_FIG3B,
+    StudyConfig,
+    WorldRun,
+    checkpoint_metrics,
+    is_current,
+    measure_stamp,
+    measure_world,
+    ordering_checks,
+    paper_column,
+    prepare_world,
+    read_json,
+    write_json,
+)
+from recommenders.atomic import atomic_write_csv
+from simulator.responsiveness.output import package_versions
+from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
+from simulator.responsiveness.simulated import summarize
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    table: pd.DataFrame  # fig3b.csv
+    checks: pd.DataFrame
+    models: pd.DataFrame
+    seconds: dict[str, float]
+    paths: dict[str, Path]
+
+
+@dataclass(frozen=True)
+class StudyProgress:
+    """Callbacks a CLI turns into progress bars (all optional)."""
+
+    epoch: Callable[[int, str, dict], object] | None = None  # (seed, variant, metrics row)
+    measure: Callable[[int], object] | None = None  # user-steps done
+    stage: Callable[[str], object] | None = None  # a stage starts
+
+
+def run_study(
+    config: StudyConfig,
+    out: Path,
+    overwrite: bool = False,
+    device: str = "cpu",
+    progress: StudyProgress | None = None,
+) -> StudyResult:
+    """Prepare, train and measure every seed (reusing what is current), then aggregate."""
+    progress = progress or StudyProgress()
+    out.mkdir(parents=True, exist_ok=True)
+    summaries, per_user, models, stamps = [], [], [], []
+    seconds: dict[str, float] = {}
+    fingerprints = {}
+    for seed in config.seeds:
+        _stage(progress, f"seed {seed}: world, logs and training")
+        epoch = None if progress.epoch is None else (lambda n, r, s=seed: progress.epoch(s, n, r))
+        run = prepare_world(config, seed, out / f"seed-{seed}", overwrite, epoch)
+        fingerprints[seed] = run.world.fingerprint
+        seconds.update({f"seed-{seed}:{k}": v for k, v in run.seconds.items()})
+        _stage(progress, f"seed {seed}: responsiveness")
+        summary, users, measured = _measure_cached(run, config, device, progress.measure)
+        stamps.append(measure_stamp(run, config))
+        seconds.update({f"seed-{seed}:{k}": v for k, v in measured.items()})
+        summaries.append(summary)
+        per_user.append(users)
+        models.append(checkpoint_metrics(run))
+    _stage(progress, "all seeds pooled")
+    pooled = _pooled_cached(out, per_user, config, stamps)
+    table = pd.concat([*summaries, pooled], ignore_index=True)
+    table["paper"] = paper_column(table)
+    checks = ordering_checks(table[table["seed"] != POOLED])
+    model_table = pd.concat(models, ignore_index=True)
+    paths = _write(out, config, table, checks, model_table)
+    write_json(
+        out / "study.json",
+        {
+            "config": config.to_dict(),
+            "device": device,
+            "fingerprints": fingerprints,
+            "seconds": seconds,
+            "versions": package_versions(),
+        },
+    )
+    paths["study.json"] = out / "study.json"
+    return StudyResult(table, checks, model_table, seconds, paths)
+
+
+def _stage(progress: StudyProgress, name: str) -> None:
+    if progress.stage is not None:
+        progress.stage(name)
+
+
+def _measure_cached(
+    run: WorldRun, config: StudyConfig, device: str, progress
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """That seed's measurement, recomputed only when the models or the protocol changed."""
+    stamp = measure_stamp(run, config)
+    folder = run.folder
+    summary_path, users_path = folder / "responsiveness.csv", folder / "per_user.csv.gz"
+    record = folder / "measure.json"
+    if is_current(record, stamp, summary_path, users_path, key="stamp"):
+        # The seconds of the run that measured them, so the report keeps its wall times.
+        seconds = read_json(record).get("seconds", {})
+        return pd.read_csv(summary_path), pd.read_csv(users_path), seconds
+    start = time.perf_counter()
+    summary, users, seconds = measure_world(run, config, device, progress)
+    atomic_write_csv(summary_path, summary, FLOAT_FORMAT)
+    atomic_write_csv(users_path, users, FLOAT_FORMAT)
+    write_json(folder / "measure.json", {"stamp": stamp, "seconds": seconds})
+    seconds["measure"] = time.perf_counter() - start
+    # Read back what was written so a fresh and a cached run aggregate identical numbers.
+    return pd.read_csv(summary_path), pd.read_csv(users_path), seconds
+
+
+def _pooled_cached(
+    out: Path, per_user: list[pd.DataFrame], config: StudyConfig, stamps: list[dict]
+) -> pd.DataFrame:
+    """The pooled summary, recomputed only when a seed's measurement changed.
+
+    Its bootstrap over all seeds' users takes minutes at paper scale.
+    """
+    stamp = {"seeds": list(config.seeds), "measurements": stamps}
+    path = out / "pooled.csv"
+    if not is_current(out / "pooled.json", stamp, path):
+        atomic_write_csv(path, _pooled(per_user, config), FLOAT_FORMAT)
+        write_json(out / "pooled.json", stamp)
+    return pd.read_csv(path, dtype={"seed": str})
+
+
+def _pooled(per_user: list[pd.DataFrame], config: StudyConfig) -> pd.DataFrame:
+    users = pd.concat(per_user, ignore_index=True)
+    users["user"] = users["seed"] * config.measure.n_users + users["user"]
+    pooled = summarize(users.drop(columns="seed"), config.measure)
+    pooled.insert(0, "seed", POOLED)
+    return pooled
+
+
+def _write(
+    out: Path,
+    config: StudyConfig,
+    table: pd.DataFrame,
+    checks: pd.DataFrame,
+    models: pd.DataFrame,
+) -> dict[str, Path]:
+    paths = {}
+    for name, frame in (("fig3b.csv", table), ("checks.csv", checks), ("models.csv", models)):
+        atomic_write_csv(out / name, frame, FLOAT_FORMAT)
+        paths[name] = out / name
+    first = table["step"].min()
+    m = config.measure
+    for branch, stem in (("long_dwell+dislike", "fig3b"), ("skip", "skip")):
+        rows = table[(table["branch"] == branch) & (table["step"] == first)]
+        if rows.empty:
+            continue
+        title = (
+            f"{branch} vs {m.branches[0]}, first slate after the fork (k={m.k}, "
+            f"{m.n_users} users per seed)"
+        )
+        paper = PAPER_FIG3B if branch == "long_dwell+dislike" else None
+        for path in plot_seed_bars(rows, out / stem, paper=paper, title=title):
+            paths[path.name] = path
+    pooled = table[(table["seed"] == POOLED) & (table["branch"] == "long_dwell+dislike")]
+    if pooled["step"].nunique() > 1:
+        title = f"dislike responsiveness after the fork, {len(config.seeds)} world seeds pooled"
+        for path in plot_horizon(pooled, out / "horizon", title=title):
+            paths[path.name] = path
+    both = table[(table["seed"] == POOLED) & (table["step"] == first)]
+    for path in plot_responsiveness(both, out / "branches", title="all seeds pooled, k+1"):
+        paths[path.name] = path
+    return paths

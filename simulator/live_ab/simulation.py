@@ -1,0 +1,397 @@
+r"""A simulated live A/B test (Wang et al. 2023, section 3) as a closed loop.
+
+Each arm serves the *same* users ``0..n_users-1`` of a world with one
+recommender for ``n_days`` simulated days:
+
+* **Sessions.** A user active on a day runs one session: at step t the
+  recommender serves a slate for the user's whole history so far (every day
+  before included), the user picks from it with :class:`agents.LogitChoice`,
+  a multinomial logit over the slate plus a no-choice option of finite
+  utility ``no_choice_utility``; picking no-choice ends the session, and so
+  does reaching ``max_session`` items. Dwell and feedback of a consumed item
+  come from the world's response model. Session momentum (the response
+  model's short-term interest) reads only today's events: a new day is a new
+  session.
+* **Return model.** Every user is active on day 1. A session's satisfaction
+  is
+
+  .. math::  s = (n_\mathrm{enjoyed} - n_\mathrm{disliked}) / \max(n_\mathrm{consumed}, 1)
+             \in [-1, 1],
+
+  enjoyed = POSITIVE or LIKE, so skips count 0 and an empty session (no-choice
+  at once) scores 0. The user opens the app on the next day with probability
+
+  .. math::  P(\mathrm{active}_{d+1}) = \sigma(\mathrm{return\_bias}
+             + \mathrm{return\_weight} \cdot s_\mathrm{last}),
+
+  where :math:`s_\mathrm{last}` is the satisfaction of the user's most recent
+  session, and the uniform draw is keyed by (seed, user, day,
+  ``Purpose.SESSION``). A user who stays away keeps the same chance every day
+  (an absence lasts a geometric number of days), so a user whose last visit
+  brought dislikes and skips comes back less often. The response model has no
+  dismissals (``Feedback.DISMISS`` is never produced), so the paper's
+  "dismissing users" has no counterpart; churn (users active yesterday who
+  do not return today) and daily active users are reported instead.
+* **Common random numbers.** Every draw is keyed by (seed, user, step,
+  purpose) through :class:`agents.KeyedRandom`, with the global step
+  ``(day - 1) * max_session + t``, so draws never repeat across days and every
+  arm gives user u at step t the same Gumbel noise for slate position j, the
+  same dwell noise and the same like / dislike / return uniforms. Two arms
+  differ only through their recommender, and comparisons are paired per user
+  (:mod:`simulator.live_ab.metrics`).
+
+One simpy process per arm runs the days and steps; at each step the users
+still in session make one batched request to the
+:class:`~simulator.engine.service.RecommenderService` (one ``recommend`` call), and
+only they receive events.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import simpy
+from tqdm import tqdm
+
+from agents import NO_CHOICE, LogitChoice, Purpose, Recent, UserModel
+from agents.response import DISLIKE, LIKE, POSITIVE, SKIP
+from recommenders import PAD, HistoryBatch, RecommenderAdapter
+from simulator.engine.service import RecommenderService, ServiceStats
+from simulator.live_ab.metrics import USER_DAY_COLUMNS, compare_arms, entropy_nats
+from simulator.world.world import World
+
+
+@dataclass(frozen=True)
+class LiveABConfig:
+    """Parameters of a simulated live experiment.
+
+    Attributes:
+        n_users: users of the world taking part (ids 0..n_users-1), in every arm.
+        n_days: simulated days.
+        max_session: most items a user consumes in one day's session.
+        slate_size: items per slate.
+        seed: keys every behaviour draw and the bootstrap.
+        temperature: of the logit choice (utility units).
+        no_choice_utility: utility of leaving (utility units, finite): the
+            higher, the shorter sessions get when slates are poor.
+        return_bias, return_weight: the return model
+            ``P(active tomorrow) = sigmoid(return_bias + return_weight * s)``
+            (see the module docstring); the defaults give 0.82 for a neutral
+            session (s = 0), 0.97 for a fully enjoyed one (s = 1) and 0.38
+            for one in which every item was disliked (s = -1).
+        baseline: name of the arm the others are compared with.
+        confidence, n_resamples: of the paired bootstrap CIs.
+    """
+
+    n_users: int = 2000
+    n_days: int = 14
+    max_session: int = 20
+    slate_size: int = 10
+    seed: int = 0
+    temperature: float = 1.0
+    no_choice_utility: float = 1.0
+    return_bias: float = 1.5
+    return_weight: float = 2.0
+    baseline: str = "baseline"
+    confidence: float = 0.95
+    n_resamples: int = 2000
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.n_users >= 2, f"n_users must be >= 2 (a paired bootstrap), got {self.n_users}"),
+            (self.n_days >= 1, f"n_days must be >= 1, got {self.n_days}"),
+            (self.max_session >= 1, f"max_session must be >= 1, got {self.max_session}"),
+            (self.slate_size >= 1, f"slate_size must be >= 1, got {self.slate_size}"),
+            (0 <= self.seed < 2**63, f"seed must be in [0, 2**63), got {self.seed}"),
+            (self.temperature > 0, f"temperature must be > 0, got {self.temperature}"),
+            (
+                np.isfinite(self.no_choice_utility),
+                f"no_choice_utility must be finite (users must be able to leave), "
+                f"got {self.no_choice_utility}",
+            ),
+            (np.isfinite(self.return_bias), f"return_bias must be finite, got {self.return_bias}"),
+            (
+                np.isfinite(self.return_weight) and self.return_weight >= 0,
+                f"return_weight must be finite and >= 0, got {self.return_weight}",
+            ),
+            (bool(self.baseline), "baseline must name an arm"),
+            (0 < self.confidence < 1, f"confidence must be in (0, 1), got {self.confidence}"),
+            (self.n_resamples >= 100, f"n_resamples must be >= 100, got {self.n_resamples}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def check_world(self, world: World) -> None:
+        """One-line errors for an experiment the world cannot host."""
+        if self.n_users > world.n_users:
+            raise ValueError(f"n_users {self.n_users} exceeds the world's {world.n_users} users")
+        needed = self.n_days * self.max_session + self.slate_size
+        if needed > world.corpus.n_items:
+            raise ValueError(
+                f"n_days * max_session + slate_size = {needed} exceeds the world's "
+                f"{world.corpus.n_items} items (slates exclude consumed items)"
+            )
+
+
+@dataclass
+class LiveABResult:
+    """A finished experiment.
+
+    Attributes:
+        users: per-(arm, day, user) table (:data:`simulator.live_ab.metrics.USER_DAY_COLUMNS`).
+        daily: relative change vs the baseline per (arm, metric, day).
+        summary: the same pooled over all days, with the paper's values.
+        histories: every user's full history per arm at the end.
+        adapter_names: each arm's ``adapter.name``.
+        service: recommender calls, histories served and seconds per arm.
+        arm_seconds: wall seconds of each arm's simulation.
+        wall_seconds: wall seconds of the whole run, comparisons included.
+    """
+
+    config: LiveABConfig
+    arms: tuple[str, ...]
+    users: pd.DataFrame
+    daily: pd.DataFrame
+    summary: pd.DataFrame
+    histories: dict[str, HistoryBatch]
+    adapter_names: dict[str, str]
+    service: dict[str, ServiceStats]
+    arm_seconds: dict[str, float]
+    wall_seconds: float
+
+    def daily_active_users(self) -> pd.DataFrame:
+        """Active users per day (rows) and arm (columns)."""
+        dau = self.users.pivot_table(index="day", columns="arm", values="active", aggfunc="sum")
+        return dau[list(self.arms)].astype(np.int64)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+class _LiveUsers:
+    """One arm's users: ragged histories over all days, plus today's counters.
+
+    Histories are (n_users, capacity) arrays with a length per user, so users
+    whose session ended simply stop growing; a request copies only the rows
+    still in session, cut to their longest history.
+    """
+
+    def __init__(self, n_users: int, capacity: int, model: UserModel, n_clusters: int) -> None:
+        self.items = np.full((n_users, capacity), PAD, np.int64)
+        self.feedback = np.full((n_users, capacity), PAD, np.int64)
+        self.dwell = np.full((n_users, capacity), np.nan)
+        self.lengths = np.zeros(n_users, np.int64)
+        self.session_start = np.zeros(n_users, np.int64)
+        self.cluster = model.item_cluster
+        self.creator = model.item_creator
+        n_creators = int(self.creator.max()) + 1
+        # Creators ever disliked / skipped by each user, any earlier day.
+        self.disliked_creator = np.zeros((n_users, n_creators), bool)
+        self.skipped_creator = np.zeros((n_users, n_creators), bool)
+        self.n_clusters = n_clusters
+        self.start_day()
+
+    def start_day(self) -> None:
+        n = len(self.lengths)
+        self.session_start = self.lengths.copy()
+        self.counts = {
+            name: np.zeros(n, np.int64)
+            for name in ("consumed", "dislikes", "repeat_dislikes", "skips", "repeat_skips")
+        }
+        self.counts["likes"] = np.zeros(n, np.int64)
+        self.counts["enjoyed"] = np.zeros(n, np.int64)
+        self.enjoyment = np.zeros(n)
+        self.cluster_counts = np.zeros((n, self.n_clusters), np.int64)
+
+    def histories(self, rows: np.ndarray) -> HistoryBatch:
+        lengths = self.lengths[rows]
+        width = int(lengths.max()) if rows.size else 0
+        return HistoryBatch(
+            self.items[rows, :width], self.feedback[rows, :width], self.dwell[rows, :width], lengths
+        )
+
+    def recent(self, rows: np.ndarray, window: int) -> Recent:
+        """Today's last ``window`` events of ``rows``, most recent first (-1 = none)."""
+        cols = self.lengths[rows, None] - 1 - np.arange(window)[None, :]
+        valid = cols >= self.session_start[rows, None]
+        at = (rows[:, None], np.where(valid, cols, 0))
+        return Recent(
+            items=np.where(valid, self.items[at], PAD),
+            feedback=np.where(valid, self.feedback[at], PAD),
+        )
+
+    def record(self, rows: np.ndarray, items: np.ndarray, feedback, dwell) -> None:
+        """Append one event to each of ``rows`` (distinct) and count it."""
+        col = self.lengths[rows]
+        self.items[rows, col] = items
+        self.feedback[rows, col] = feedback
+        self.dwell[rows, col] = dwell
+        self.lengths[rows] = col + 1
+        creators = self.creator[items]
+        disliked = feedback == DISLIKE
+        skipped = feedback == SKIP
+        enjoyed = (feedback == POSITIVE) | (feedback == LIKE)
+        c = self.counts
+        c["consumed"][rows] += 1
+        c["dislikes"][rows] += disliked
+        c["skips"][rows] += skipped
+        c["likes"][rows] += feedback == LIKE
+        c["enjoyed"][rows] += enjoyed
+        # Checked before marking, so a creator's first dislike is not a repeat.
+        c["repeat_dislikes"][rows] += disliked & self.disliked_creator[rows, creators]
+        c["repeat_skips"][rows] += skipped & self.skipped_creator[rows, creators]
+        self.disliked_creator[rows[disliked], creators[disliked]] = True
+        self.skipped_creator[rows[skipped], creators[skipped]] = True
+        self.enjoyment[rows] += np.where(enjoyed, dwell, 0.0)
+        self.cluster_counts[rows, self.cluster[items]] += 1
+
+    def satisfaction(self) -> np.ndarray:
+        c = self.counts
+        return (c["enjoyed"] - c["dislikes"]) / np.maximum(c["consumed"], 1)
+
+    def day_table(self, day: int, active, prev_active, satisfaction) -> dict[str, np.ndarray]:
+        c = self.counts
+        return {
+            "day": np.full(len(active), day, np.int64),
+            "user": np.arange(len(active), dtype=np.int64),
+            "active": active.astype(np.int64),
+            "prev_active": prev_active.astype(np.int64),
+            "churned": (prev_active & ~active).astype(np.int64),
+            "consumed": c["consumed"],
+            "has_items": (c["consumed"] > 0).astype(np.int64),
+            "dislikes": c["dislikes"],
+            "repeat_dislikes": c["repeat_dislikes"],
+            "skips": c["skips"],
+            "repeat_skips": c["repeat_skips"],
+            "likes": c["likes"],
+            "enjoyment": self.enjoyment,
+            "diversity": entropy_nats(self.cluster_counts),
+            "satisfaction": np.where(active, satisfaction, np.nan),
+        }
+
+
+def _simulate_arm(
+    world: World,
+    adapter: RecommenderAdapter,
+    config: LiveABConfig,
+    on_day,
+) -> tuple[pd.DataFrame, HistoryBatch, ServiceStats]:
+    """One arm's closed loop; returns its per-user-day rows, final histories and service stats."""
+    env = simpy.Environment()
+    service = RecommenderService(env, adapter, world.corpus.n_items, config.slate_size)
+    model = world.user_model(config.seed)
+    policy = LogitChoice(config.temperature, config.no_choice_utility)
+    window = model.config.momentum_window
+    n = config.n_users
+    state = _LiveUsers(n, config.n_days * config.max_session, model, world.corpus.n_clusters)
+    users = np.arange(n, dtype=np.int64)
+    days: list[dict[str, np.ndarray]] = []
+
+    def run_days():
+        active = np.ones(n, bool)
+        prev_active = np.zeros(n, bool)
+        satisfaction = np.zeros(n)
+        for day in range(config.n_days):
+            if day:
+                draw = model.keys.uniform(users, day, Purpose.SESSION)[:, 0]
+                p_return = _sigmoid(config.return_bias + config.return_weight * satisfaction)
+                prev_active, active = active, draw < p_return
+            state.start_day()
+            in_session = active.copy()
+            for t in range(config.max_session):
+                rows = np.flatnonzero(in_session)
+                if not rows.size:
+                    break
+                slates = yield service.request(state.histories(rows))
+                step = day * config.max_session + t
+                recent = state.recent(rows, window)
+                picks = policy.choose(model.keys, rows, step, slates, model, recent)
+                chose = np.flatnonzero(picks != NO_CHOICE)
+                in_session[rows[picks == NO_CHOICE]] = False
+                rows, items = rows[chose], slates[chose, picks[chose]]
+                recent = Recent(recent.items[chose], recent.feedback[chose])
+                response = model.respond(rows, items, step, recent)
+                state.record(rows, items, response.feedback, response.dwell)
+                yield env.timeout(1.0)
+            # Inactive users keep their last session's satisfaction (see the return model).
+            satisfaction = np.where(active, state.satisfaction(), satisfaction)
+            days.append(state.day_table(day + 1, active, prev_active, satisfaction))
+            on_day()
+            yield env.timeout((day + 1) * config.max_session - env.now)
+
+    env.process(run_days())
+    env.run()
+    table = pd.DataFrame({k: np.concatenate([d[k] for d in days]) for k in days[0]})
+    return table, state.histories(users), service.stats
+
+
+def run_live_ab(
+    world: World,
+    arms: Mapping[str, RecommenderAdapter],
+    config: LiveABConfig | None = None,
+    progress: bool = True,
+) -> LiveABResult:
+    """Run every arm on the same users and compare each with ``config.baseline``.
+
+    Args:
+        world: users, items and response model.
+        arms: arm name -> recommender, in the order reported; must contain
+            the baseline and at least one other arm.
+        config: the experiment (default :class:`LiveABConfig`).
+        progress: show a tqdm bar (stderr) over arm-days.
+
+    Returns:
+        A :class:`LiveABResult`; relative changes are fractions (see
+        :mod:`simulator.live_ab.metrics` for how each metric and CI is formed).
+
+    Raises:
+        ValueError: (one line) too few arms, no baseline arm, an empty arm
+            name, or a config the world cannot host.
+    """
+    config = config or LiveABConfig()
+    names = tuple(arms)
+    if len(names) < 2:
+        raise ValueError(f"need at least 2 arms (a baseline and a treatment), got {len(names)}")
+    if config.baseline not in arms:
+        raise ValueError(f"baseline arm {config.baseline!r} is not among the arms {list(names)}")
+    if any(not str(name).strip() for name in names):
+        raise ValueError("arm names must be non-empty")
+    config.check_world(world)
+    start = time.perf_counter()
+    tables, histories, service, seconds = [], {}, {}, {}
+    with tqdm(
+        total=len(names) * config.n_days, unit="arm-day", desc="live A/B", disable=not progress
+    ) as bar:
+        for name in names:
+            bar.set_postfix(arm=name)
+            arm_start = time.perf_counter()
+            table, histories[name], service[name] = _simulate_arm(
+                world, arms[name], config, lambda: bar.update(1)
+            )
+            seconds[name] = time.perf_counter() - arm_start
+            tables.append(table.assign(arm=name))
+    users = pd.concat(tables, ignore_index=True)[list(USER_DAY_COLUMNS)]
+    daily, summary = compare_arms(
+        users, config.baseline, config.confidence, config.n_resamples, config.seed
+    )
+    return LiveABResult(
+        config=config,
+        arms=names,
+        users=users,
+        daily=daily,
+        summary=summary,
+        histories=histories,
+        adapter_names={name: arms[name].name for name in names},
+        service=service,
+        arm_seconds=seconds,
+        wall_seconds=time.perf_counter() - start,
+    )

@@ -1,0 +1,131 @@
+"""Writing a responsiveness run to disk: tables, run record, Fig 3b-style plots.
+
+Files in the output folder (each written atomically):
+
+* ``responsiveness.csv``: per model x branch x similarity kind x step:
+  branch means, relative change, CI low/high, n, CI method;
+* ``per_user.csv.gz``: one row per (model, user, branch, step);
+* ``run.json``: full config, world fingerprint, package versions, seed,
+  wall times;
+* ``responsiveness.png`` / ``.pdf`` (and ``horizon.png`` / ``.pdf`` when the
+  horizon is longer than one step).
+
+CSV floats are written with a fixed format, so the same seed gives
+byte-identical tables.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from recommenders.atomic import atomic_write_csv, atomic_write_text
+from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
+from simulator.responsiveness.simulated import ResponsivenessConfig, ResponsivenessRun
+from simulator.world.world import World
+
+FLOAT_FORMAT = "%.6f"
+RESULT_FILES = ("responsiveness.csv", "per_user.csv.gz", "run.json")
+_PACKAGES = ("numpy", "torch", "simpy", "pandas", "scipy", "matplotlib", "tqdm")
+
+
+class OutputExistsError(ValueError):
+    """The output folder already holds results and overwriting was not asked for."""
+
+
+def check_output_dir(out: Path, overwrite: bool) -> None:
+    """Refuse to overwrite earlier results silently."""
+    existing = [name for name in RESULT_FILES if (out / name).exists()]
+    if existing and not overwrite:
+        raise OutputExistsError(
+            f"{out} already holds {', '.join(existing)}; pass --overwrite or choose another --out"
+        )
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def summary_table(runs: list[ResponsivenessRun]) -> pd.DataFrame:
+    return pd.concat([run.summary for run in runs], ignore_index=True)
+
+
+def write_run(
+    out: Path,
+    runs: list[ResponsivenessRun],
+    config: ResponsivenessConfig,
+    world: World,
+    extra: dict | None = None,
+) -> dict[str, Path]:
+    """Write every result file of a comparison into ``out``; returns name -> path."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = summary_table(runs)
+    paths = {
+        "responsiveness.csv": out / "responsiveness.csv",
+        "per_user.csv.gz": out / "per_user.csv.gz",
+    }
+    atomic_write_csv(paths["responsiveness.csv"], table, FLOAT_FORMAT)
+    per_user = pd.concat([run.per_user for run in runs], ignore_index=True)
+    atomic_write_csv(paths["per_user.csv.gz"], per_user, FLOAT_FORMAT)
+    record = {
+        "command": sys.argv,
+        "config": config.to_dict(),
+        "world": {"fingerprint": world.fingerprint, "config": world.config.to_dict()},
+        "seed": config.seed,
+        "versions": package_versions(),
+        "models": {
+            run.model: {
+                "wall_seconds": run.wall_seconds,
+                "user_steps": run.user_steps,
+                "user_steps_per_second": run.user_steps / run.wall_seconds,
+                "recommend_seconds": run.service.recommend_seconds,
+                "recommend_calls": run.service.calls,
+            }
+            for run in runs
+        },
+        **(extra or {}),
+    }
+    paths["run.json"] = out / "run.json"
+    atomic_write_text(paths["run.json"], json.dumps(record, indent=2, default=str) + "\n")
+    title = (
+        f"Responsiveness: {config.branches[1]} vs {config.branches[0]}, "
+        f"k={config.k}, n={config.n_users}"
+    )
+    for path in plot_responsiveness(table, out / "responsiveness", title=title):
+        paths[path.name] = path
+    if config.horizon > 1:
+        for path in plot_horizon(table, out / "horizon"):
+            paths[path.name] = path
+    return paths
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """A readable text table: one line per model x branch x kind x step, in percent."""
+    shown = pd.DataFrame(
+        {
+            "model": table["model"],
+            "branch": table["branch"],
+            "kind": table["kind"],
+            "step": table["step"],
+            "mean_a": table["mean_a"].map("{:.4f}".format),
+            "mean_b": table["mean_b"].map("{:.4f}".format),
+            "change": (100 * table["relative_change"]).map("{:+.1f}%".format),
+            "95% CI": [
+                f"[{100 * lo:+.1f}%, {100 * hi:+.1f}%]"
+                for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+            ],
+            "n": table["n"],
+        }
+    )
+    return shown.to_string(index=False)

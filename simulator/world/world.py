@@ -1,0 +1,187 @@
+"""A world: corpus + user population + response model, from one seed, in one file.
+
+The file is a NumPy ``.npz`` archive (read with ``allow_pickle=False``, so
+loading never executes code) holding the arrays and a JSON header with the
+format version and every config. ``World.fingerprint`` hashes both, so a
+checkpoint can name the world it was trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from agents import Population, PopulationConfig, ResponseConfig, UserModel
+from recommenders.atomic import atomic_write_bytes
+from simulator.world.corpus import Corpus, CorpusConfig
+
+WORLD_FORMAT = "responsiveness-world"
+WORLD_VERSION = 1
+
+
+class WorldFileError(ValueError):
+    """A world file is missing, corrupt, or written by another format version."""
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """Everything that defines a world; ``seed`` drives all of its randomness."""
+
+    seed: int = 0
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    response: ResponseConfig = field(default_factory=ResponseConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> WorldConfig:
+        return cls(
+            seed=int(data["seed"]),
+            corpus=CorpusConfig(**data["corpus"]),
+            population=PopulationConfig(**data["population"]),
+            response=ResponseConfig(**data["response"]),
+        )
+
+
+def canonical_bytes(array: np.ndarray) -> bytes:
+    """Bytes identifying an array's values; floats up to a relative 2**-20 (about 1e-6).
+
+    A float x = m * 2**e (0.5 <= |m| < 1) is represented by (round(m * 2**20), e):
+    exact integers, so ulp-level noise (~1e-16 relative) changes the bytes only
+    when it straddles a rounding boundary, about once per 10**10 values.
+    """
+    array = np.ascontiguousarray(array)
+    if array.dtype.kind != "f":
+        return array.tobytes()
+    mantissa, exponent = np.frexp(array.astype(np.float64))
+    scaled = np.round(mantissa * 2.0**20).astype(np.int64)
+    return scaled.tobytes() + exponent.astype(np.int64).tobytes()
+
+
+_CORPUS_ARRAYS = ("cluster", "creator", "quality", "popularity", "embedding")
+
+
+class World:
+    """The synthetic environment a responsiveness run takes place in."""
+
+    def __init__(self, config: WorldConfig, corpus: Corpus, population: Population) -> None:
+        if population.cluster_affinity.shape[1] != corpus.n_clusters:
+            raise ValueError(
+                f"population has {population.cluster_affinity.shape[1]} clusters, "
+                f"corpus has {corpus.n_clusters}"
+            )
+        self.config = config
+        self.corpus = corpus
+        self.population = population
+
+    @classmethod
+    def generate(cls, config: WorldConfig | None = None, seed: int | None = None) -> World:
+        """A new world from ``config`` (default parameters) and, if given, ``seed``."""
+        config = config or WorldConfig()
+        if seed is not None:
+            config = WorldConfig(seed, config.corpus, config.population, config.response)
+        corpus = Corpus.generate(config.corpus, config.seed)
+        population = Population.generate(config.population, corpus.n_clusters, config.seed)
+        return cls(config, corpus, population)
+
+    @classmethod
+    def default(cls, seed: int, n_users: int) -> World:
+        """The default world of ``seed`` with a population of ``n_users``."""
+        base = WorldConfig()
+        population = PopulationConfig(**{**base.population.to_dict(), "n_users": n_users})
+        return cls.generate(WorldConfig(seed, base.corpus, population, base.response))
+
+    @property
+    def n_users(self) -> int:
+        return self.population.n_users
+
+    def user_model(self, seed: int) -> UserModel:
+        """Response model whose behaviour draws are keyed by the run ``seed``."""
+        c = self.corpus
+        return UserModel(
+            self.population, c.cluster, c.creator, c.quality, self.config.response, seed=seed
+        )
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        arrays = {name: getattr(self.corpus, name) for name in _CORPUS_ARRAYS}
+        arrays["cluster_affinity"] = self.population.cluster_affinity
+        return arrays
+
+    def _header(self) -> dict:
+        return {"format": WORLD_FORMAT, "version": WORLD_VERSION, "config": self.config.to_dict()}
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 (hex, first 16 chars) of the header and every array's values.
+
+        Float arrays are hashed to about 6 significant digits (see
+        :func:`canonical_bytes`): the same config generated under another numpy
+        build differs in the last bits of ``exp`` and sums (seen: popularity off
+        by 1e-18 between numpy 2.4 and 2.5), and a model trained on one machine
+        must still match the same world on another.
+        """
+        digest = hashlib.sha256(json.dumps(self._header(), sort_keys=True).encode())
+        for name, array in sorted(self._arrays().items()):
+            digest.update(name.encode())
+            digest.update(canonical_bytes(array))
+        return digest.hexdigest()[:16]
+
+    def save(self, path: str | Path) -> Path:
+        """Write the world to ``path`` (``.npz``) atomically; returns the path."""
+        path = Path(path)
+        buffer = io.BytesIO()
+        header = np.array(json.dumps(self._header(), sort_keys=True))
+        np.savez_compressed(buffer, header=header, **self._arrays())
+        atomic_write_bytes(path, buffer.getvalue())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> World:
+        """Read a world written by :meth:`save`; raises :class:`WorldFileError` on any problem."""
+        path = Path(path)
+        if not path.is_file():
+            raise WorldFileError(f"world file {path} does not exist")
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                data = {name: archive[name] for name in archive.files}
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+            # numpy reads a non-archive as a pickle and suggests allow_pickle: never.
+            reason = "not an .npz archive" if "pickle" in str(error) else str(error)
+            raise WorldFileError(
+                f"world file {path} is not a readable world archive: {reason}"
+            ) from None
+        if "header" not in data:
+            raise WorldFileError(f"world file {path} has no header: not a world file")
+        try:
+            header = json.loads(str(data["header"]))
+        except json.JSONDecodeError:
+            raise WorldFileError(f"world file {path} has a corrupt header") from None
+        if not isinstance(header, dict) or header.get("format") != WORLD_FORMAT:
+            raise WorldFileError(f"world file {path} is not a {WORLD_FORMAT} file")
+        if header.get("version") != WORLD_VERSION:
+            raise WorldFileError(
+                f"world file {path} has format version {header.get('version')}, "
+                f"this library reads version {WORLD_VERSION}: regenerate it"
+            )
+        missing = [name for name in (*_CORPUS_ARRAYS, "cluster_affinity") if name not in data]
+        if missing:
+            raise WorldFileError(f"world file {path} lacks arrays {missing}")
+        try:
+            config = WorldConfig.from_dict(header["config"])
+            corpus = Corpus(
+                **{name: data[name] for name in _CORPUS_ARRAYS},
+                n_clusters=config.corpus.n_clusters,
+                n_creators=config.corpus.n_creators,
+            )
+            population = Population(config.population, data["cluster_affinity"], config.seed)
+            return cls(config, corpus, population)
+        except (KeyError, TypeError, ValueError) as error:
+            raise WorldFileError(f"world file {path} is inconsistent: {error}") from None
