@@ -1,0 +1,1 @@
+from tests.simulator.conftest import small_world  # noqa: F401  (the same small world)
