@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The loss-gradient study: how negative-label losses behave as p -> 0 (issue 4, item 4).
+"""The loss-gradient study: how negative-label losses behave as p -> 0 (docs/losses.md).
 
 Writes, under --out:
 

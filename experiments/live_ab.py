@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from experiments import published
 from simulator import World
 from simulator.adapter_specs import BUILTIN, build_adapter
 from simulator.live_ab.output import check_live_output_dir, format_summary, write_live_ab
@@ -124,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         config.check_world(world)
         arms = {name: build_adapter(spec, world) for name, spec in specs.items()}
-        result = run_live_ab(world, arms, config, progress=not args.no_progress)
+        result = run_live_ab(
+            world, arms, config, progress=not args.no_progress, reference=published.LIVE_AB
+        )
         paths = write_live_ab(
             args.out,
             result,

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from experiments import published
 from experiments.paper.fig3b import StudyProgress, run_study
 from experiments.paper.gradients import write_gradient_study
 from experiments.paper.plots import plot_sensitivity
@@ -259,7 +260,9 @@ def run_live(preset: ReportPreset, out: Path, args, bars: Bars) -> None:
     else:
         bars.stage(f"live A/B: {len(study.variants)} arms, {config.n_users} users")
         arms = study_adapters(run, study, device=args.device)
-        result = run_live_ab(run.world, arms, config, progress=bars.enabled)
+        result = run_live_ab(
+            run.world, arms, config, progress=bars.enabled, reference=published.LIVE_AB
+        )
         specs = {name: f"checkpoint:{path}" for name, path in run.checkpoints.items()}
         if FILTER_NAME in arms:
             specs[FILTER_NAME] = f"filter:checkpoint:{run.checkpoints['baseline']}"

@@ -14,8 +14,8 @@ Notation (used in every docstring below)
   e.g. feedback strength). Every loss here takes ``weights >= 0`` and raises otherwise.
   The "negative-weight" family (:class:`NegativeWeightCE`, :class:`EpsSmoothedCE`,
   :class:`FocalNegative`) applies the minus sign itself: a caller passes ``w = 0.5`` and
-  the loss is what the seed notes write with the weight ``-0.5``. So the same weight
-  column drives every variant of an :class:`Objective`.
+  the loss is the negative-weight formulation (docs/losses.md) with the weight ``-0.5``.
+  So the same weight column drives every variant of an :class:`Objective`.
 
 Two derivatives are discussed and they are *different claims*:
 
@@ -513,8 +513,9 @@ class SampledNotToRecommend(_SampledBase):
 class NegativeWeightCE(_Base):
     """Cross-entropy with a negative label weight; FOR COMPARISON ONLY (unstable).
 
-    The seed notes' ``L_i = w'_i (-log p)`` with ``w'_i = -w_i < 0``. The caller passes the
-    magnitude ``w_i >= 0``; this class negates it: ``L_i = w_i log p(y_i|s_i)``.
+    The negative-weight formulation ``L_i = w'_i (-log p)`` (docs/losses.md) with
+    ``w'_i = -w_i < 0``. The caller passes the magnitude ``w_i >= 0``; this class negates
+    it: ``L_i = w_i log p(y_i|s_i)``.
 
     * ``dL/dp = w / p``: blows up like ``1/p`` as p -> 0 (the paper's "gradient blow-up"
       is this derivative).
@@ -530,7 +531,8 @@ class NegativeWeightCE(_Base):
 
 class EpsSmoothedCE(_Base):
     """Smoothed negative-weight cross-entropy: ``L_i = w_i log(p + eps)`` (``w_i >= 0``;
-    the seed notes' ``w' (-log(p + eps))`` with ``w' = -w``), ``eps`` default ``1e-3``.
+    the negative-weight formulation ``w' (-log(p + eps))`` with ``w' = -w``), ``eps``
+    default ``1e-3``.
 
     * Bounded: ``w log eps <= L <= w log(1 + eps)``.
     * ``dL/dp = w / (p + eps)``, bounded by ``w / eps``.
@@ -549,7 +551,7 @@ class EpsSmoothedCE(_Base):
 
 
 class FocalNegative(_Base):
-    """The seed notes' focal form with a negative weight: ``L = -w' (1 - p)^gamma log p``
+    """The focal form (docs/losses.md) with a negative weight: ``L = -w' (1 - p)^gamma log p``
     with ``w' = -w < 0``, i.e. (caller passes ``w >= 0``) ``L_i = w_i (1 - p)^gamma log p``.
 
     ``(1 - p)^gamma`` is computed as ``exp(gamma log(1 - p))`` with the stable helper.

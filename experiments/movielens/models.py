@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 from experiments.movielens.labels import NEGATIVE_WEIGHT, benchmark_variants
+from experiments.published import ML1M_RECALL10_NDCG10 as ANCHORS
 from recommenders.evaluation.leave_one_out import N_HOLDOUT
 from recommenders.models import ModelConfig
 from recommenders.training.loop import TrainConfig
@@ -58,9 +59,7 @@ class BenchmarkModel:
 def benchmark_models(negative_weight: float = NEGATIVE_WEIGHT) -> dict[str, BenchmarkModel]:
     """Every model the benchmark knows, by name; :data:`DEFAULT_MODELS` are run by default.
 
-    Anchors (shared/data/README.md): SASRec 0.247 / 0.131 and gSASRec 0.300 / 0.176
-    (Petrov & Macdonald 2023), SASRec with full softmax cross-entropy about
-    0.315 / 0.182 (Klenitskiy & Vasilev 2023).
+    Anchors: :data:`experiments.published.ML1M_RECALL10_NDCG10`.
     """
     v = benchmark_variants(negative_weight)
     blind, feature, ntr = v["all_positive"], v["rating_feature"], v["rating_feature_ntr"]
@@ -70,8 +69,8 @@ def benchmark_models(negative_weight: float = NEGATIVE_WEIGHT) -> dict[str, Benc
             kind="sasrec",
             positive_loss="bce",
             variant=blind,
-            published_recall10=0.247,
-            published_ndcg10=0.131,
+            published_recall10=ANCHORS["sasrec-bce"][0],
+            published_ndcg10=ANCHORS["sasrec-bce"][1],
             description="original SASRec: BCE, one uniform negative per position",
         ),
         BenchmarkModel(
@@ -81,8 +80,8 @@ def benchmark_models(negative_weight: float = NEGATIVE_WEIGHT) -> dict[str, Benc
             variant=blind,
             n_negatives=256,
             gbce_t=0.75,
-            published_recall10=0.300,
-            published_ndcg10=0.176,
+            published_recall10=ANCHORS["gsasrec"][0],
+            published_ndcg10=ANCHORS["gsasrec"][1],
             description="gSASRec: gBCE, 256 uniform negatives per position, t = 0.75",
         ),
         BenchmarkModel(
@@ -90,8 +89,8 @@ def benchmark_models(negative_weight: float = NEGATIVE_WEIGHT) -> dict[str, Benc
             kind="sasrec",
             positive_loss="softmax_ce",
             variant=blind,
-            published_recall10=0.315,
-            published_ndcg10=0.182,
+            published_recall10=ANCHORS["sasrec-ce"][0],
+            published_ndcg10=ANCHORS["sasrec-ce"][1],
             description="SASRec, full softmax cross-entropy",
         ),
         BenchmarkModel(

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments import published
 from recommenders import FeedbackFilter, RecommenderAdapter
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.checkpoint import load_adapter, read_checkpoint
@@ -51,15 +52,7 @@ FLOAT_FORMAT = "%.6g"
 FILTER_NAME = "filter:baseline"
 STUDY_BRANCHES = ("long_dwell", "long_dwell+dislike", "skip")
 
-# The paper's Fig. 3b (2000 simulations, k = 50), as fractions.
-PAPER_FIG3B = {
-    ("baseline", "content"): 0.0,
-    ("baseline", "creator"): 0.0,
-    ("dislike_feature", "content"): -0.227,
-    ("dislike_feature", "creator"): -0.228,
-    ("dislike_feature_label", "content"): -0.608,
-    ("dislike_feature_label", "creator"): -0.641,
-}
+PAPER_FIG3B = published.FIG3B
 
 
 class StudyError(ValueError):
@@ -321,7 +314,7 @@ def checkpoint_metrics(run: WorldRun) -> pd.DataFrame:
 
 
 def ordering_checks(table: pd.DataFrame) -> pd.DataFrame:
-    """Issue 4's acceptance, per seed and kind, on the first slate after a dislike.
+    """The paper's ordering (Fig. 3b), per seed and kind, on the first slate after a dislike.
 
     * ``baseline_contains_0``: the baseline's CI contains 0;
     * ``feature_negative``: dislike_feature's CI lies below 0;

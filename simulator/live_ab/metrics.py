@@ -47,6 +47,7 @@ resamples users and keeps both arms' values of each drawn user together.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,19 +102,6 @@ METRICS: tuple[Metric, ...] = (
     Metric("churn", "churned", "prev_active", "share of yesterday's users not returning"),
 )
 METRIC_NAMES = tuple(m.name for m in METRICS)
-
-PAPER: dict[tuple[str, str], float] = {
-    ("dislike_feature_label", "dislike_rate"): -0.0244,
-    ("dislike_feature", "dislike_rate"): -0.0034,
-    ("exclude_disliked", "dislike_rate"): -0.0084,
-    ("dislike_feature_label", "repeat_dislike_rate"): -0.0960,
-    ("skip_label", "enjoyment"): 0.0040,
-    ("skip_label", "diversity"): 0.0088,
-    ("skip_label", "repeat_skip_rate"): -0.0144,
-}
-"""Wang et al. 2023, section 3 (homepage for dislikes, immersive feed for skips),
-as fractions, keyed by (arm, metric): attached to arms named after the
-variants of :mod:`recommenders.variants`, relative to an arm named ``baseline``."""
 
 COMPARISON_COLUMNS = (
     "arm",
@@ -212,6 +200,7 @@ def compare_arms(
     confidence: float = 0.95,
     n_resamples: int = 2000,
     seed: int = 0,
+    reference: Mapping[tuple[str, str], float] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Relative change of every metric of every arm vs ``baseline``, per day and pooled.
 
@@ -219,8 +208,9 @@ def compare_arms(
     are taken in order of first appearance. Returns ``(daily, summary)``:
     ``daily`` has one row per (arm, metric, day), ``summary`` one per
     (arm, metric) pooled over all days (per-user totals over the days, then
-    the ratio; see the module docstring) with the paper's value in ``paper``
-    (NaN where the paper reports none). ``significant`` is True when the CI
+    the ratio; see the module docstring) with a published value in ``paper``:
+    ``reference[(arm, metric)]`` (e.g. :data:`experiments.published.LIVE_AB`),
+    NaN where it has none or no ``reference`` is given. ``significant`` is True when the CI
     excludes 0. Every bootstrap uses ``seed``, so reruns are bit-identical.
     """
     arms = list(dict.fromkeys(users["arm"]))
@@ -259,7 +249,7 @@ def compare_arms(
     summary = _finish(pd.DataFrame(summary_rows, columns=list(COMPARISON_COLUMNS)))
     summary = summary.drop(columns="day")
     summary["paper"] = [
-        PAPER.get((arm, metric), np.nan)
+        (reference or {}).get((arm, metric), np.nan)
         for arm, metric in zip(summary["arm"], summary["metric"], strict=True)
     ]
     return daily, summary

@@ -339,6 +339,7 @@ def run_live_ab(
     arms: Mapping[str, RecommenderAdapter],
     config: LiveABConfig | None = None,
     progress: bool = True,
+    reference: Mapping[tuple[str, str], float] | None = None,
 ) -> LiveABResult:
     """Run every arm on the same users and compare each with ``config.baseline``.
 
@@ -348,6 +349,8 @@ def run_live_ab(
             the baseline and at least one other arm.
         config: the experiment (default :class:`LiveABConfig`).
         progress: show a tqdm bar (stderr) over arm-days.
+        reference: published changes by (arm, metric), put beside the pooled
+            results in the summary's ``paper`` column (NaN elsewhere).
 
     Returns:
         A :class:`LiveABResult`; relative changes are fractions (see
@@ -381,7 +384,7 @@ def run_live_ab(
             tables.append(table.assign(arm=name))
     users = pd.concat(tables, ignore_index=True)[list(USER_DAY_COLUMNS)]
     daily, summary = compare_arms(
-        users, config.baseline, config.confidence, config.n_resamples, config.seed
+        users, config.baseline, config.confidence, config.n_resamples, config.seed, reference
     )
     return LiveABResult(
         config=config,

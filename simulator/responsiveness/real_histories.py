@@ -1,4 +1,4 @@
-r"""Counterfactual responsiveness on *real* user histories (issue 5, item 4).
+r"""Counterfactual responsiveness on *real* user histories (docs/results.md, section 7).
 
 Wang et al. (RecSys 2023, section 4) could measure responsiveness only on
 simulated users, because a logged user cannot be asked twice. A sequential

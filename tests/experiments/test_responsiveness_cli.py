@@ -133,7 +133,7 @@ def test_refuses_to_overwrite(responsiveness_cli, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_acceptance_popularity_blind_filter_responsive(responsiveness_cli, tmp_path):
-    """Issue acceptance: popularity's CI contains 0; FeedbackFilter(popularity) is clearly negative.
+    """Popularity's CI contains 0; FeedbackFilter(popularity) is clearly negative.
 
     Full mode: the default world, 2000 users, k = 50. Quick mode (RESP_QUICK=1,
     as in CI): 400 users, k = 20, same code.

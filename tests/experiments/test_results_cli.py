@@ -10,7 +10,7 @@ results = load_cli("results")
 
 @pytest.mark.slow
 def test_quick_report_regenerates_and_the_ordering_holds(tmp_path):
-    """Issue 4's acceptance in quick mode: one command trains the five variants, measures
+    """The results report in quick mode: one command trains the five variants, measures
     them, runs the live A/B, the gradient study and the sensitivity sweep, and writes the
     report; feature+label responds more than feature-only (non-overlapping CIs), which
     responds (CI below 0), while the feedback-blind baseline does not (CI contains 0)."""

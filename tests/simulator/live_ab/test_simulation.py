@@ -7,8 +7,9 @@ import pytest
 
 from agents import UserModel
 from agents.response import DISLIKE, LIKE, POSITIVE, SKIP
+from experiments.published import LIVE_AB
 from recommenders import FeedbackFilter, PopularityAdapter, RandomAdapter, RecommenderAdapter
-from simulator.live_ab.metrics import METRIC_NAMES, PAPER, compare_arms, entropy_nats
+from simulator.live_ab.metrics import METRIC_NAMES, compare_arms, entropy_nats
 from simulator.live_ab.plots import plot_live_ab
 from simulator.live_ab.simulation import LiveABConfig, _LiveUsers, run_live_ab
 
@@ -218,12 +219,12 @@ def test_record_counts_repeats_across_days(small_world):
     assert recent.items.tolist() == [[3, 2, -1], [-1, -1, -1]]  # today's session only
 
 
-def test_compare_arms_by_hand():
+def _hand_table(arm_name: str = "t") -> pd.DataFrame:
     # 3 users, 2 days; user 2 consumes nothing in the baseline, so it drops out of rates.
     base = {"dislikes": [1, 0, 0, 2, 0, 0], "consumed": [2, 4, 0, 2, 4, 0]}
     arm = {"dislikes": [0, 0, 1, 1, 0, 0], "consumed": [2, 4, 1, 2, 4, 0]}
     rows = []
-    for name, data in (("baseline", base), ("t", arm)):
+    for name, data in (("baseline", base), (arm_name, arm)):
         for i in range(6):
             day, user = 1 + i // 3, i % 3
             consumed = data["consumed"][i]
@@ -241,7 +242,11 @@ def test_compare_arms_by_hand():
                 diversity=0.0,
             )
             rows.append(row)
-    daily, summary = compare_arms(pd.DataFrame(rows), "baseline", n_resamples=200)
+    return pd.DataFrame(rows)
+
+
+def test_compare_arms_by_hand():
+    daily, summary = compare_arms(_hand_table(), "baseline", n_resamples=200)
     pooled = summary.set_index("metric").loc["dislike_rate"]
     # per-user ratio of totals: baseline (3/4, 0/8), arm (1/4, 0/8); user 2 undefined in baseline
     assert pooled["n"] == 2
@@ -256,10 +261,15 @@ def test_compare_arms_by_hand():
     assert churn_day1["n"] == 0 and math.isnan(churn_day1["relative_change"])
 
 
-def test_paper_values_are_attached_by_arm_name():
-    assert PAPER[("dislike_feature_label", "dislike_rate")] == -0.0244
-    assert PAPER[("dislike_feature_label", "repeat_dislike_rate")] == -0.0960
-    assert PAPER[("skip_label", "diversity")] == 0.0088
+def test_published_values_are_attached_by_arm_and_metric():
+    table = _hand_table("dislike_feature_label")
+    _, summary = compare_arms(table, "baseline", n_resamples=200, reference=LIVE_AB)
+    paper = summary.set_index("metric")["paper"]
+    assert paper["dislike_rate"] == LIVE_AB[("dislike_feature_label", "dislike_rate")] == -0.0244
+    assert paper["repeat_dislike_rate"] == -0.0960
+    assert paper.drop(["dislike_rate", "repeat_dislike_rate"]).isna().all()
+    _, unreferenced = compare_arms(table, "baseline", n_resamples=200)
+    assert unreferenced["paper"].isna().all()
 
 
 @pytest.mark.parametrize(
