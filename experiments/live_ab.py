@@ -27,7 +27,7 @@ from pathlib import Path
 
 from experiments import published
 from simulator import World
-from simulator.adapter_specs import BUILTIN, build_adapter
+from simulator.adapter_specs import WORLD_BUILTINS, build_adapter
 from simulator.live_ab.output import check_live_output_dir, format_summary, write_live_ab
 from simulator.live_ab.simulation import LiveABConfig, run_live_ab
 
@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         metavar="NAME=SPEC",
         help="an arm: its name and the recommender serving it; repeat for each arm. SPEC as "
-        f"for responsiveness.py: {', '.join(sorted(BUILTIN))}, filter:SPEC, "
+        f"for responsiveness.py: {', '.join(sorted(WORLD_BUILTINS))}, filter:SPEC, "
         "filter-cluster:SPEC, checkpoint:PATH or package.module:Class. "
         f"Default: {' '.join(DEFAULT_ARMS)}",
     )

@@ -69,11 +69,11 @@ from experiments.movielens import (
     write_table,
 )
 from recommenders.atomic import atomic_write_csv, atomic_write_text
-from recommenders.datasets import load_ml1m
+from recommenders.datasets import DataCorpus, load_ml1m
 from recommenders.history import Feedback
 from recommenders.sequences import LogError, Sequences
 from recommenders.training.learning_curve import plot_learning_curves
-from simulator.real_history_adapters import DataCorpus, build_real_adapter
+from simulator.adapter_specs import build_real_adapter
 from simulator.responsiveness.output import format_table, package_versions
 from simulator.responsiveness.real import compare_real, write_real_run
 from simulator.responsiveness.real_histories import RealHistoryConfig

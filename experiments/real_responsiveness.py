@@ -24,9 +24,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from recommenders.datasets import load_ml1m, load_ml100k
-from simulator.adapter_specs import build_named
-from simulator.real_history_adapters import REAL_BUILTIN, DataCorpus, build_real_adapter
+from recommenders.datasets import DataCorpus, load_ml1m, load_ml100k
+from simulator.adapter_specs import DATA_BUILTINS, build_named, build_real_adapter
 from simulator.responsiveness.output import check_output_dir, format_table
 from simulator.responsiveness.real import compare_real, write_real_run
 from simulator.responsiveness.real_histories import (
@@ -61,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--adapter",
         action="append",
         metavar="SPEC",
-        help=f"recommender to measure; repeat to compare. Built-in: {', '.join(REAL_BUILTIN)}; "
+        help=f"recommender to measure; repeat to compare. Built-in: {', '.join(DATA_BUILTINS)}; "
         "filter:SPEC / filter-cluster:SPEC wrap SPEC in the FeedbackFilter heuristic "
         "(by director / primary genre); checkpoint:PATH; package.module:Class. "
         f"Default when neither --adapter nor --checkpoint is given: {' '.join(DEFAULT_ADAPTERS)}",

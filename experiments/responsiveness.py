@@ -29,7 +29,7 @@ from simulator import (
     compare,
     total_user_steps,
 )
-from simulator.adapter_specs import BUILTIN, build_adapter, build_named
+from simulator.adapter_specs import WORLD_BUILTINS, build_adapter, build_named
 from simulator.responsiveness.output import check_output_dir, format_table, summary_table, write_run
 
 DEFAULT_ADAPTERS = ("popularity", "itemknn", "filter:popularity", "filter:itemknn")
@@ -45,7 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--adapter",
         action="append",
         metavar="SPEC",
-        help=f"recommender to measure; repeat to compare. Built-in: {', '.join(sorted(BUILTIN))}; "
+        help="recommender to measure; repeat to compare. "
+        f"Built-in: {', '.join(sorted(WORLD_BUILTINS))}; "
         "filter:SPEC / filter-cluster:SPEC wrap SPEC in the FeedbackFilter heuristic; "
         "checkpoint:PATH is a trained model (so filter:checkpoint:PATH filters it); "
         "package.module:Class builds Class(corpus). "

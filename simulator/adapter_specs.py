@@ -1,22 +1,35 @@
-"""Adapters by name, as the command line names them.
+"""Adapters by name, as the command line names them, for a simulated world or a real data set.
 
-Specs:
+One grammar, one parser, two tables of built-ins::
 
-* a built-in name: ``random``, ``popularity``, ``itemknn`` (fitted on logs
-  that :func:`simulator.logs.simulate_histories` draws from the world with a
-  random logging recommender and utility-driven users);
-* ``filter:SPEC`` / ``filter-cluster:SPEC``: :class:`recommenders.FeedbackFilter`
-  around SPEC, dropping creators (clusters) the user disliked;
-* ``checkpoint:PATH``: a trained model (:func:`recommenders.load_adapter`), so
-  ``filter:checkpoint:PATH`` puts the downstream heuristic around a model;
-* ``package.module:Class``: any :class:`recommenders.RecommenderAdapter`
-  subclass, constructed as ``Class(corpus)``.
+    SPEC := BUILTIN                 a name in the context's table (below)
+          | filter:SPEC             FeedbackFilter around SPEC: drop creators the user disliked
+          | filter-cluster:SPEC     the same for content clusters
+          | checkpoint:PATH         a trained model (recommenders.load_adapter), checked
+                                    against the context's fingerprint
+          | package.module:Class    a RecommenderAdapter subclass, built as Class(corpus)
+
+A :class:`SpecContext` is what a spec is built against: the catalogue every
+adapter receives, the fingerprint a checkpoint must carry and the built-ins.
+
+* :data:`WORLD_BUILTINS` (simulated worlds, :func:`world_context`): ``random``,
+  ``popularity``, and ``itemknn``, fitted on logs that
+  :func:`simulator.logs.simulate_histories` draws from the world with a random
+  logging recommender and utility-driven users;
+* :data:`DATA_BUILTINS` (real data sets, :func:`data_context`): ``popularity``,
+  ranked by the share of log rows per item (one global order, so its
+  responsiveness is exactly 0), and ``random``, a hash of the history (each
+  branch gets an independent uniform slate: a noise reference). The catalogue is
+  a :class:`recommenders.datasets.DataCorpus`, in which an item of unknown
+  director or genre is its own group.
+
+Adding a built-in is one entry in one of the two tables.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from recommenders import (
@@ -26,6 +39,8 @@ from recommenders import (
     RandomAdapter,
     RecommenderAdapter,
 )
+from recommenders.adapter import CorpusLike
+from recommenders.datasets import DataCorpus, InteractionData
 from simulator.logs import simulate_histories
 from simulator.world.world import World
 
@@ -51,36 +66,88 @@ def _itemknn(world: World, logs: ItemKNNLogs = ItemKNNLogs()) -> ItemKNNAdapter:
     return ItemKNNAdapter.fit(world.corpus, histories)
 
 
-BUILTIN: dict[str, Callable[[World], RecommenderAdapter]] = {
+WORLD_BUILTINS: dict[str, Callable[[World], RecommenderAdapter]] = {
     "random": lambda world: RandomAdapter(world.corpus),
     "popularity": lambda world: PopularityAdapter(world.corpus),
     "itemknn": _itemknn,
 }
-_WRAPPERS = {"filter": "creator", "filter-cluster": "cluster"}
+"""Built-in adapters for a simulated world, by name."""
+
+DATA_BUILTINS: dict[str, Callable[[InteractionData, DataCorpus], RecommenderAdapter]] = {
+    "popularity": lambda data, corpus: PopularityAdapter(corpus),
+    "random": lambda data, corpus: RandomAdapter(corpus),
+}
+"""Built-in adapters for a real data set, by name."""
+
+WRAPPERS = {"filter": "creator", "filter-cluster": "cluster"}
+"""Spec prefixes that put :class:`recommenders.FeedbackFilter` around a spec, and what it drops."""
 
 
-def build_adapter(spec: str, world: World) -> RecommenderAdapter:
-    """The adapter a spec names, built for ``world``; one-line :class:`AdapterSpecError` if none."""
+@dataclass(frozen=True)
+class SpecContext:
+    """What specs are built against.
+
+    Attributes:
+        corpus: the catalogue every adapter is built with (``Class(corpus)``).
+        fingerprint: the world's or data set's; a checkpoint must carry it.
+        builtins: name -> factory of no arguments.
+    """
+
+    corpus: CorpusLike
+    fingerprint: str
+    builtins: Mapping[str, Callable[[], RecommenderAdapter]]
+
+
+def world_context(world: World) -> SpecContext:
+    """Specs built for a simulated world (:data:`WORLD_BUILTINS`)."""
+    builtins = {name: (lambda make=make: make(world)) for name, make in WORLD_BUILTINS.items()}
+    return SpecContext(world.corpus, world.fingerprint, builtins)
+
+
+def data_context(data: InteractionData, corpus: DataCorpus | None = None) -> SpecContext:
+    """Specs built for a real data set (:data:`DATA_BUILTINS`); ``corpus`` defaults to
+    ``DataCorpus.of(data)`` (pass one to share it between many specs)."""
+    corpus = DataCorpus.of(data) if corpus is None else corpus
+    builtins = {
+        name: (lambda make=make: make(data, corpus)) for name, make in DATA_BUILTINS.items()
+    }
+    return SpecContext(corpus, data.fingerprint, builtins)
+
+
+def build(spec: str, context: SpecContext) -> RecommenderAdapter:
+    """The adapter ``spec`` names in ``context``; a one-line :class:`AdapterSpecError` if none."""
     spec = spec.strip()
     head, sep, rest = spec.partition(":")
-    if sep and head in _WRAPPERS:
-        return FeedbackFilter(build_adapter(rest, world), world.corpus, by=_WRAPPERS[head])
+    if sep and head in WRAPPERS:
+        return FeedbackFilter(build(rest, context), context.corpus, by=WRAPPERS[head])
     if sep and head == "checkpoint":
         # Imported here: torch loads only when a checkpoint is asked for.
         from recommenders.checkpoint import load_adapter
 
-        return load_adapter(rest, corpus=world.corpus, fingerprint=world.fingerprint)
-    if spec in BUILTIN:
-        return BUILTIN[spec](world)
-    if not sep:
+        return load_adapter(rest, corpus=context.corpus, fingerprint=context.fingerprint)
+    if spec in context.builtins:
+        return context.builtins[spec]()
+    if not sep or not head or not rest:
         raise AdapterSpecError(
-            f"unknown adapter {spec!r}: use one of {sorted(BUILTIN)}, "
+            f"unknown adapter {spec!r}: use one of {sorted(context.builtins)}, "
             "filter:SPEC, filter-cluster:SPEC, checkpoint:PATH, or package.module:Class"
         )
-    return _import_adapter(head, rest, world)
+    return _import_adapter(head, rest, context.corpus)
 
 
-def _import_adapter(module_name: str, class_name: str, world: World) -> RecommenderAdapter:
+def build_adapter(spec: str, world: World) -> RecommenderAdapter:
+    """The adapter ``spec`` names, built for a simulated ``world``."""
+    return build(spec, world_context(world))
+
+
+def build_real_adapter(
+    spec: str, data: InteractionData, corpus: DataCorpus | None = None
+) -> RecommenderAdapter:
+    """The adapter ``spec`` names, built for the real data set ``data``."""
+    return build(spec, data_context(data, corpus))
+
+
+def _import_adapter(module_name: str, class_name: str, corpus: CorpusLike) -> RecommenderAdapter:
     spec = f"{module_name}:{class_name}"
     try:
         module = importlib.import_module(module_name)
@@ -94,7 +161,7 @@ def _import_adapter(module_name: str, class_name: str, world: World) -> Recommen
     if not (isinstance(cls, type) and issubclass(cls, RecommenderAdapter)):
         raise AdapterSpecError(f"adapter {spec!r} is not a RecommenderAdapter subclass")
     try:
-        return cls(world.corpus)
+        return cls(corpus)
     except Exception as error:  # the user's constructor: report, never a deep traceback
         raise AdapterSpecError(
             f"adapter {spec!r}: {class_name}(corpus) failed: {type(error).__name__}: {error}"

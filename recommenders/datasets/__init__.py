@@ -10,9 +10,11 @@ repaired. The loaders read from a path given by the caller and never download.
 
 One concept per module: ``rules`` (ratings to feedback), ``columns`` (reading
 and checking columns), ``items`` (item metadata), ``interactions`` (the
-result), ``loader`` (the generic loader), ``movielens`` (the presets).
+result), ``corpus`` (its catalogue as adapters see it), ``loader`` (the generic
+loader), ``movielens`` (the presets).
 """
 
+from recommenders.datasets.corpus import DataCorpus
 from recommenders.datasets.errors import DataError
 from recommenders.datasets.interactions import InteractionData
 from recommenders.datasets.loader import load_interactions
@@ -20,6 +22,7 @@ from recommenders.datasets.movielens import load_ml1m, load_ml100k
 from recommenders.datasets.rules import RatingRule
 
 __all__ = [
+    "DataCorpus",
     "DataError",
     "InteractionData",
     "RatingRule",

@@ -5,9 +5,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recommenders import Feedback, FeedbackFilter, PopularityAdapter, RecommenderAdapter
-from recommenders.datasets import InteractionData, RatingRule, load_interactions
-from simulator.adapter_specs import AdapterSpecError
-from simulator.real_history_adapters import DataCorpus, build_real_adapter
+from recommenders.datasets import DataCorpus, InteractionData, RatingRule, load_interactions
+from simulator.adapter_specs import build_real_adapter
 from simulator.responsiveness.real import (
     compare_real,
     measure_real_responsiveness,
@@ -342,20 +341,6 @@ def test_data_corpus_gives_unknown_groups_their_own_ids(data):
     assert len(set(corpus.creator[unknown])) == unknown.sum()
     assert set(corpus.creator[unknown]).isdisjoint(data.creator[~unknown])
     assert corpus.n_items == data.n_items
-
-
-def test_adapter_specs(data):
-    assert isinstance(build_real_adapter("filter:random", data), FeedbackFilter)
-    assert build_real_adapter("filter-cluster:popularity", data).by == "cluster"
-    custom = build_real_adapter(f"{__name__}:_Custom", data)
-    assert isinstance(custom, _Custom)
-    for spec, message in [
-        ("itemknn", "unknown adapter 'itemknn'"),
-        ("nosuchmodule:X", "cannot import 'nosuchmodule'"),
-        (f"{__name__}:DataCorpus", "is not a RecommenderAdapter subclass"),
-    ]:
-        with pytest.raises(AdapterSpecError, match=message):
-            build_real_adapter(spec, data)
 
 
 # --- trained models ---------------------------------------------------------------------

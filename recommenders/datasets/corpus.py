@@ -1,0 +1,44 @@
+"""A real data set's catalogue as adapters see it: :class:`recommenders.CorpusLike`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from recommenders.datasets.interactions import InteractionData
+
+
+@dataclass(frozen=True, eq=False)
+class DataCorpus:
+    """A real data set's items as an adapter sees them (:class:`recommenders.CorpusLike`).
+
+    Attributes:
+        n_items: number of items.
+        cluster: int64 (n_items,): primary genre; an item with no genre is its
+            own cluster ``n_clusters + item``.
+        creator: int64 (n_items,): director; an item of unknown director is
+            its own creator ``n_creators + item``. Groups must be non-negative
+            for :class:`recommenders.FeedbackFilter`, and a private group per
+            unknown item means disliking it blocks nothing else: "unknown" is
+            not one director.
+        popularity: float64 (n_items,): share of log rows per item.
+        data: the :class:`InteractionData` itself (multi-genre matrix, names),
+            for adapters that want more.
+    """
+
+    n_items: int
+    cluster: np.ndarray
+    creator: np.ndarray
+    popularity: np.ndarray
+    data: InteractionData
+
+    @classmethod
+    def of(cls, data: InteractionData) -> DataCorpus:
+        """The corpus of ``data``; its arrays are read-only, shared by every adapter."""
+        items = np.arange(data.n_items)
+        cluster = np.where(data.cluster >= 0, data.cluster, data.n_clusters + items)
+        creator = np.where(data.creator >= 0, data.creator, data.n_creators + items)
+        for array in (cluster, creator):
+            array.flags.writeable = False  # shared by every adapter built from it
+        return cls(data.n_items, cluster, creator, data.popularity, data)
