@@ -49,7 +49,6 @@ from tqdm import tqdm
 
 from experiments.movielens import (
     DEFAULT_MODELS,
-    NEGATIVE_WEIGHT,
     QUICK,
     BenchmarkConfig,
     benchmark_models,
@@ -58,21 +57,21 @@ from experiments.movielens import (
     checkpoint_ranks,
     compare_twins,
     device_name,
-    leave_one_out,
     markdown,
     paired_view,
     plot_paired,
     resolve_model,
     reuse_model,
     run_model,
-    sample_users,
     write_table,
 )
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import DataCorpus, load_ml1m
+from recommenders.evaluation import leave_one_out, sample_users
 from recommenders.history import Feedback
 from recommenders.sequences import LogError, Sequences
 from recommenders.training.learning_curve import plot_learning_curves
+from recommenders.variants import RATING_NEGATIVE_WEIGHT as NEGATIVE_WEIGHT
 from simulator.adapter_specs import build_real_adapter
 from simulator.responsiveness.output import format_table, package_versions
 from simulator.responsiveness.real import compare_real, write_real_run

@@ -1,4 +1,4 @@
-r"""Relative change between two paired branches, with a paired bootstrap CI.
+r"""Paired bootstrap CIs: the relative change between two branches, and a mean difference.
 
 For users :math:`u = 1..n`, ``s_a[u]`` and ``s_b[u]`` are the similarity scores
 :math:`S_A(u), S_B(u) \in [0, 1]` (unitless shares of a slate) that the *same*
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["RelativeChange", "relative_change_ci"]
+__all__ = ["RelativeChange", "mean_difference_ci", "relative_change_ci"]
 
 _METHODS = ("BCa", "percentile", "basic")
 
@@ -251,3 +251,32 @@ def relative_change_ci(
             f" ({n_inf} +-inf kept, {n_nan} 0/0 dropped)"
         )
     return RelativeChange(mean_a, mean_b, float(estimate), low, high, n, used)
+
+
+def mean_difference_ci(
+    diff: np.ndarray, confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    r"""(mean, low, high) of paired per-user differences ``diff``, BCa bootstrap interval.
+
+    :math:`\Delta = \frac{1}{n} \sum_u d_u` with :math:`d_u = m^B_u - m^A_u` in the
+    unit of the metric ``m``; resampling users resamples their differences, so the
+    interval keeps each user's two values together (``scipy.stats.bootstrap``, BCa,
+    ``np.random.default_rng(seed)``). No users give NaN for all three; all-equal
+    differences (e.g. two identical models) give a zero-width interval at the mean
+    rather than scipy's degenerate-sample warning.
+    """
+    diff = np.asarray(diff, np.float64)
+    if diff.size == 0:
+        return (float("nan"),) * 3
+    mean = float(diff.mean())
+    if np.all(diff == diff[0]):
+        return mean, mean, mean
+    result = stats.bootstrap(
+        (diff,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=n_resamples,
+        method="BCa",
+        **{_RNG_KWARG: np.random.default_rng(seed)},
+    )
+    return mean, float(result.confidence_interval.low), float(result.confidence_interval.high)

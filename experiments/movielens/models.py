@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 
-from experiments.movielens.labels import NEGATIVE_WEIGHT, benchmark_variants
 from experiments.published import ML1M_RECALL10_NDCG10 as ANCHORS
 from recommenders.evaluation.leave_one_out import N_HOLDOUT
 from recommenders.models import ModelConfig
 from recommenders.training.loop import TrainConfig
-from recommenders.variants import Variant
+from recommenders.variants import RATING_NEGATIVE_WEIGHT as NEGATIVE_WEIGHT
+from recommenders.variants import Variant, rating_variants
 
 NAN = math.nan
 
@@ -31,7 +31,7 @@ class BenchmarkModel:
         name: row and checkpoint-folder name.
         kind: "sasrec" or "gru".
         positive_loss: a :data:`recommenders.training.loop.POSITIVE_LOSS_NAMES` entry.
-        variant: input features and labels (:mod:`experiments.movielens.labels`).
+        variant: input features and labels (:func:`recommenders.variants.rating_variants`).
         n_negatives / gbce_t: gBCE's negatives per position and calibration t.
         published_recall10 / published_ndcg10: test Recall@10 / NDCG@10 published for
             this model on the same data and protocol (NaN when there is none).
@@ -61,7 +61,7 @@ def benchmark_models(negative_weight: float = NEGATIVE_WEIGHT) -> dict[str, Benc
 
     Anchors: :data:`experiments.published.ML1M_RECALL10_NDCG10`.
     """
-    v = benchmark_variants(negative_weight)
+    v = rating_variants(negative_weight)
     blind, feature, ntr = v["all_positive"], v["rating_feature"], v["rating_feature_ntr"]
     models = (
         BenchmarkModel(

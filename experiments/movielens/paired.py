@@ -23,11 +23,11 @@ hit rate over users whose target *was* disliked (lower is better).
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from recommenders.evaluation.metrics import PER_EVENT
+from simulator.bootstrap import mean_difference_ci
 
 PAIRED_METRICS = (
     ("recall10", "all", 10, "hit"),
@@ -37,7 +37,8 @@ PAIRED_METRICS = (
     ("ndcg10", "not_disliked", 10, "ndcg"),
     ("disliked_in_top10", "disliked", 10, "hit"),
 )
-"""(metric, users, K, per-user score) of each row of :func:`paired_differences`."""
+"""(metric, users, K, per-user score in :data:`recommenders.evaluation.metrics.PER_EVENT`)
+of each row of :func:`paired_differences`."""
 
 PAIRED_COLUMNS = (
     "model",
@@ -52,44 +53,6 @@ PAIRED_COLUMNS = (
     "beyond_noise",
     "n",
 )
-
-_RNG_KWARG = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
-
-
-def per_user_score(ranks: np.ndarray, k: int, score: str) -> np.ndarray:
-    """hit@k (``score="hit"``) or NDCG@k (``"ndcg"``) of each user from 0-based ranks."""
-    ranks = np.asarray(ranks, np.float64)
-    hit = ranks < k
-    if score == "hit":
-        return hit.astype(np.float64)
-    if score == "ndcg":
-        return np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0)
-    raise ValueError(f"score must be 'hit' or 'ndcg', got {score!r}")
-
-
-def mean_difference_ci(
-    diff: np.ndarray, confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0
-) -> tuple[float, float, float]:
-    """(mean, low, high) of per-user differences ``diff``, BCa bootstrap interval.
-
-    All-equal differences (e.g. two identical models) give a zero-width interval
-    at the mean rather than scipy's degenerate-sample warning.
-    """
-    diff = np.asarray(diff, np.float64)
-    if diff.size == 0:
-        return (float("nan"),) * 3
-    mean = float(diff.mean())
-    if np.all(diff == diff[0]):
-        return mean, mean, mean
-    result = stats.bootstrap(
-        (diff,),
-        np.mean,
-        confidence_level=confidence,
-        n_resamples=n_resamples,
-        method="BCa",
-        **{_RNG_KWARG: np.random.default_rng(seed)},
-    )
-    return mean, float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def paired_differences(
@@ -119,8 +82,8 @@ def paired_differences(
     rows = []
     for metric, users, k, score in PAIRED_METRICS:
         mask = masks[users]
-        a = per_user_score(twin_ranks[mask], k, score)
-        b = per_user_score(model_ranks[mask], k, score)
+        a = PER_EVENT[score](twin_ranks[mask], k)
+        b = PER_EVENT[score](model_ranks[mask], k)
         diff, low, high = mean_difference_ci(b - a, confidence, n_resamples, seed)
         rows.append(
             {

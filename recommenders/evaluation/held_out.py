@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
 
 from recommenders.evaluation.leave_one_out import HeldOut
 from recommenders.evaluation.metrics import (
@@ -24,9 +23,8 @@ from recommenders.evaluation.metrics import (
     ndcg_at,
     recall_at,
 )
-from recommenders.evaluation.ranking import target_ranks, top_k_excluding
+from recommenders.evaluation.ranking import rank_rows, top_k_excluding
 from recommenders.history import Feedback
-from recommenders.inference import last_state_logits
 from recommenders.models import SequentialRecommender
 from recommenders.variants import Variant
 
@@ -50,25 +48,26 @@ def rank_held_out(
     n = len(held)
     ranks = np.empty(n, np.int64)
     shares = np.full(n, np.nan)
-    was_training = model.training
-    model.eval()
+
+    def top_k_shares(rows, logits, context, inputs) -> None:
+        items, feedback = inputs[0], inputs[1]
+        top = top_k_excluding(logits, context, TOP_K).cpu().numpy()
+        disliked = feedback == int(Feedback.DISLIKE)
+        shares[rows] = disliked_creator_share(top, items, disliked, creator)
+
     # Batches of users with inputs of similar length: a batch's arrays are as wide as its
     # longest input, and one long user in every batch would make them all ~20x wider.
     order = np.argsort(held.ends, kind="stable")
-    try:
-        for start in range(0, n, batch_size):
-            rows = order[start : start + batch_size]
-            items, feedback, dwell, lengths = held.inputs(rows)
-            logits = last_state_logits(model, variant, items, feedback, dwell, lengths, device)
-            context = torch.as_tensor(items, device=device)
-            targets = torch.as_tensor(held.target_item[rows], device=device)
-            ranks[rows] = target_ranks(logits, targets, context).cpu().numpy()
-            if creator is not None:
-                top = top_k_excluding(logits, context, TOP_K).cpu().numpy()
-                disliked = feedback == int(Feedback.DISLIKE)
-                shares[rows] = disliked_creator_share(top, items, disliked, creator)
-    finally:
-        model.train(was_training)
+    ranks[order] = rank_rows(
+        model,
+        variant,
+        held.inputs,
+        held.target_item,
+        order,
+        batch_size,
+        device,
+        on_batch=None if creator is None else top_k_shares,
+    )
     return ranks, shares
 
 

@@ -1,11 +1,12 @@
-"""Benchmark metrics from target ranks and top-k lists (numpy only, one held-out event per user).
+"""Ranking metrics from target ranks and top-k lists (numpy only, one relevant item per event).
 
 A rank r is the number of items ranked above the target after excluding the
 user's input items (0 = first place; :func:`recommenders.evaluation.ranking.target_ranks`).
-With one relevant item per user:
+With one relevant item per held-out event, per event (:func:`hits_at`, :func:`ndcg_gains`)
+and averaged over events (:func:`recall_at`, :func:`ndcg_at`):
 
-* Recall@K = mean over users of 1[r < K] (Recall@1 is the hit rate at the top);
-* NDCG@K = mean over users of 1[r < K] / log2(r + 2) (the ideal DCG is 1).
+* Recall@K = mean of 1[r < K] (Recall@1 is the hit rate at the top);
+* NDCG@K = mean of 1[r < K] / log2(r + 2) (the ideal DCG is 1).
 
 Negative-target metrics (lower is better; "disliked" means the feedback code
 ``Feedback.DISLIKE``, i.e. rating <= 2 on MovieLens under the default rule):
@@ -23,23 +24,41 @@ Negative-target metrics (lower is better; "disliked" means the feedback code
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from recommenders.history import PAD
 
 
+def hits_at(ranks: np.ndarray, k: int) -> np.ndarray:
+    """Per event, 1[rank < k] as float64."""
+    return (np.asarray(ranks) < k).astype(np.float64)
+
+
+def ndcg_gains(ranks: np.ndarray, k: int) -> np.ndarray:
+    """Per event, 1[rank < k] / log2(rank + 2) as float64 (the DCG of one relevant item)."""
+    ranks = np.asarray(ranks, np.float64)
+    return np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0)
+
+
+PER_EVENT: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+    "hit": hits_at,
+    "ndcg": ndcg_gains,
+}
+"""Per-event scores by name, for paired comparisons of two models on the same events."""
+
+
 def recall_at(ranks: np.ndarray, k: int) -> float:
-    """Mean of 1[rank < k]; NaN for no ranks."""
+    """Mean of :func:`hits_at`; NaN for no ranks."""
     ranks = np.asarray(ranks)
-    return float((ranks < k).mean()) if ranks.size else float("nan")
+    return float(hits_at(ranks, k).mean()) if ranks.size else float("nan")
 
 
 def ndcg_at(ranks: np.ndarray, k: int) -> float:
-    """Mean of 1[rank < k] / log2(rank + 2); NaN for no ranks."""
-    ranks = np.asarray(ranks, np.float64)
-    if not ranks.size:
-        return float("nan")
-    return float(np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0).mean())
+    """Mean of :func:`ndcg_gains`; NaN for no ranks."""
+    ranks = np.asarray(ranks)
+    return float(ndcg_gains(ranks, k).mean()) if ranks.size else float("nan")
 
 
 def disliked_target_in_top(ranks: np.ndarray, disliked: np.ndarray, k: int = 10) -> float:

@@ -1,22 +1,27 @@
-"""Next-item ranking metrics on held-out events, full ranking over the corpus.
+"""Full ranking of held-out targets over the whole catalogue, and a training run's metrics.
 
 For each held-out event with context c and target item y, the rank of y is
 the number of items scored above it (ties: lower id first, as in
 :func:`recommenders.adapter.top_k`), after excluding the items of c other
-than y. With rank r (0 = best):
+than y. Metrics of ranks are in :mod:`recommenders.evaluation.metrics`
+(Recall@K = 1[r < K], NDCG@K = 1[r < K] / log2(r + 2)); for disliked targets,
+``disliked_in_top10`` = 1[r < 10] says how often an item the user went on to
+dislike was still recommended (lower is better).
 
-* Recall@K = 1[r < K];  NDCG@K = 1[r < K] / log2(r + 2)  (one relevant item);
-* for disliked targets, ``disliked_in_top10`` = 1[r < 10]: how often an item
-  the user went on to dislike was still recommended (lower is better).
+:func:`rank_rows` is the one loop from inputs to ranks: :func:`evaluate`
+(validation during training) and :func:`recommenders.evaluation.held_out.rank_held_out`
+(the leave-one-out test) both call it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
+from recommenders.evaluation.metrics import ndcg_at, recall_at
 from recommenders.history import Feedback
 from recommenders.inference import last_state_logits
 from recommenders.models import SequentialRecommender
@@ -75,6 +80,47 @@ def top_k_excluding(logits: torch.Tensor, context: torch.Tensor, k: int) -> torc
     return torch.sort(scores, dim=1, descending=True, stable=True).indices[:, :k]
 
 
+Inputs = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+"""rows -> (items, feedback, dwell, lengths) of those rows, right-padded (PAD = -1)."""
+
+
+def rank_rows(
+    model: SequentialRecommender,
+    variant: Variant,
+    inputs: Inputs,
+    target_item: np.ndarray,
+    rows: np.ndarray,
+    batch_size: int = 512,
+    device: str = "cpu",
+    on_batch: Callable[[np.ndarray, torch.Tensor, torch.Tensor, tuple], object] | None = None,
+) -> np.ndarray:
+    """Rank of every target of ``rows``, scored in batches of ``batch_size`` rows in that order.
+
+    Returns int64 ranks aligned with ``rows``. Each batch's scores come from
+    :func:`recommenders.inference.last_state_logits` of ``inputs(batch_rows)``; the
+    context excluded from the ranking is the batch's input items. ``on_batch(batch_rows,
+    logits, context, inputs)`` sees every batch (e.g. to take top-k lists from the same
+    logits). The model is put in eval mode for the call and restored afterwards.
+    """
+    ranks = np.empty(len(rows), np.int64)
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            batch_inputs = inputs(batch)
+            items = batch_inputs[0]
+            logits = last_state_logits(model, variant, *batch_inputs, device)
+            targets = torch.as_tensor(target_item[batch], device=device)
+            context = torch.as_tensor(items, device=device)
+            ranks[start : start + len(batch)] = target_ranks(logits, targets, context).cpu().numpy()
+            if on_batch is not None:
+                on_batch(batch, logits, context, batch_inputs)
+    finally:
+        model.train(was_training)
+    return ranks
+
+
 def evaluate(
     model: SequentialRecommender,
     variant: Variant,
@@ -90,34 +136,19 @@ def evaluate(
     )
     disliked = contexts.target_feedback == int(Feedback.DISLIKE)
     wanted = np.nonzero(positive | disliked)[0]
-    ranks = np.empty(len(wanted), np.int64)
-    was_training = model.training
-    model.eval()
-    try:
-        for start in range(0, len(wanted), batch_size):
-            idx = wanted[start : start + batch_size]
-            logits = last_state_logits(
-                model,
-                variant,
-                contexts.items[idx],
-                contexts.feedback[idx],
-                contexts.dwell[idx],
-                contexts.lengths[idx],
-                device,
-            )
-            targets = torch.as_tensor(contexts.target_item[idx], device=device)
-            context = torch.as_tensor(contexts.items[idx], device=device)
-            ranks[start : start + len(idx)] = target_ranks(logits, targets, context).cpu().numpy()
-    finally:
-        model.train(was_training)
+
+    def inputs(rows: np.ndarray):
+        c = contexts
+        return c.items[rows], c.feedback[rows], c.dwell[rows], c.lengths[rows]
+
+    ranks = rank_rows(model, variant, inputs, contexts.target_item, wanted, batch_size, device)
     pos_ranks = ranks[positive[wanted]]
     neg_ranks = ranks[disliked[wanted]]
-    gain = np.where(pos_ranks < 10, 1.0 / np.log2(pos_ranks + 2.0), 0.0)
     return RankingMetrics(
-        ndcg10=float(gain.mean()) if len(pos_ranks) else float("nan"),
-        recall10=float((pos_ranks < 10).mean()) if len(pos_ranks) else float("nan"),
-        recall1=float((pos_ranks < 1).mean()) if len(pos_ranks) else float("nan"),
+        ndcg10=ndcg_at(pos_ranks, 10),
+        recall10=recall_at(pos_ranks, 10),
+        recall1=recall_at(pos_ranks, 1),
         n_positive=len(pos_ranks),
-        disliked_in_top10=float((neg_ranks < 10).mean()) if len(neg_ranks) else float("nan"),
+        disliked_in_top10=recall_at(neg_ranks, 10),
         n_disliked=len(neg_ranks),
     )

@@ -13,39 +13,38 @@ import pytest
 import torch
 
 from experiments.movielens import (
-    ALL_POSITIVE,
     COLUMNS,
     DEFAULT_MODELS,
-    NEGATIVE_WEIGHT,
     BenchmarkConfig,
-    HeldOut,
     benchmark_models,
     benchmark_table,
     blind_twin,
     checkpoint_ranks,
-    disliked_creator_share,
-    disliked_target_in_top,
-    held_out_metrics,
-    leave_one_out,
     markdown,
-    mean_defined,
-    ndcg_at,
-    not_to_recommend_rule,
-    rank_held_out,
-    recall_at,
     resolve_model,
     reuse_model,
     run_model,
-    sample_users,
 )
 from recommenders import PAD, Feedback
+from recommenders.evaluation import (
+    HeldOut,
+    disliked_creator_share,
+    disliked_target_in_top,
+    leave_one_out,
+    mean_defined,
+    ndcg_at,
+    recall_at,
+    sample_users,
+)
+from recommenders.evaluation.held_out import held_out_metrics, rank_held_out
 from recommenders.evaluation.ranking import target_ranks, top_k_excluding
 from recommenders.losses import GBCE, EmbeddingLogits, gbce_beta
 from recommenders.models import ModelConfig, build_model
 from recommenders.models.base import SequentialRecommender
 from recommenders.sequences import Sequences, training_windows, validate_log
 from recommenders.training.loop import TrainConfig, build_objective, train_model, window_labels
-from recommenders.variants import Variant
+from recommenders.variants import ALL_POSITIVE, Variant, not_to_recommend_rule
+from recommenders.variants import RATING_NEGATIVE_WEIGHT as NEGATIVE_WEIGHT
 
 D, S, P = int(Feedback.DISLIKE), int(Feedback.SKIP), int(Feedback.POSITIVE)
 

@@ -13,23 +13,20 @@ from experiments.movielens import (
     PAIRED_COLUMNS,
     blind_twin,
     compare_twins,
-    mean_difference_ci,
-    ndcg_at,
     paired_differences,
     paired_view,
-    per_user_score,
-    recall_at,
 )
+from recommenders.evaluation import PER_EVENT, hits_at, ndcg_at, ndcg_gains, recall_at
+from simulator.bootstrap import mean_difference_ci
 
 
 def test_per_user_scores_average_to_the_benchmark_metrics():
     ranks = np.array([0, 3, 9, 10, 500, 1])
-    assert per_user_score(ranks, 10, "hit").tolist() == [1, 1, 1, 0, 0, 1]
-    assert per_user_score(ranks, 10, "hit").mean() == recall_at(ranks, 10)
-    assert per_user_score(ranks, 10, "ndcg").mean() == pytest.approx(ndcg_at(ranks, 10))
-    assert per_user_score(ranks, 10, "ndcg")[1] == pytest.approx(1 / np.log2(5))
-    with pytest.raises(ValueError, match="score must be 'hit' or 'ndcg'"):
-        per_user_score(ranks, 10, "mrr")
+    assert hits_at(ranks, 10).tolist() == [1, 1, 1, 0, 0, 1]
+    assert hits_at(ranks, 10).mean() == recall_at(ranks, 10)
+    assert ndcg_gains(ranks, 10).mean() == ndcg_at(ranks, 10)
+    assert ndcg_gains(ranks, 10)[1] == pytest.approx(1 / np.log2(5))
+    assert PER_EVENT == {"hit": hits_at, "ndcg": ndcg_gains}
 
 
 def test_identical_models_differ_by_exactly_zero():
