@@ -1,7 +1,8 @@
 """Counter-based random numbers keyed by (seed, user, step, purpose, draw).
 
 Every random number a synthetic user consumes is a pure function of its key,
-computed with the SplitMix64 finaliser on uint64 arrays. Hence:
+computed with the SplitMix64 finaliser on uint64 arrays
+(:func:`recommenders.hashing.mix64`). Hence:
 
 * counterfactual branches of one user replay identical draws (the branch is
   not part of the key), so they differ only in the forced action;
@@ -20,9 +21,9 @@ import enum
 
 import numpy as np
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+from recommenders.hashing import GOLDEN as _GOLDEN
+from recommenders.hashing import mix64 as _mix
+
 _STEP_MUL = np.uint64(0xD6E8FEB86659FD93)
 _PURPOSE_MUL = np.uint64(0xA0761D6478BD642F)
 _TO_UNIT = 2.0**-53
@@ -40,13 +41,6 @@ class Purpose(enum.IntEnum):
     CLUSTER_AVERSION = 7
     SESSION = 8
     LOGGING = 9
-
-
-def _mix(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser: a bijection of uint64 with full avalanche."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
 
 
 class KeyedRandom:

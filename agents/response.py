@@ -39,10 +39,12 @@ import numpy as np
 
 from agents.keyed_random import KeyedRandom, Purpose
 from agents.population import Population
+from recommenders.history import Feedback
 
-# Codes of recommenders.Feedback, repeated so that agents stays numpy-only;
-# tests/agents/test_response.py checks they agree.
-POSITIVE, SKIP, DISLIKE, LIKE, DISMISS = 0, 1, 2, 3, 4
+# Plain ints of the contract's codes, for numpy comparisons on hot paths.
+POSITIVE, SKIP, DISLIKE, LIKE, DISMISS = (
+    int(Feedback[name]) for name in ("POSITIVE", "SKIP", "DISLIKE", "LIKE", "DISMISS")
+)
 
 
 @dataclass(frozen=True)

@@ -7,30 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from recommenders.adapter import CorpusLike, ScoringAdapter, fast_path_applies
+from recommenders.hashing import splitmix64
 from recommenders.history import History, HistoryBatch
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_S11 = np.uint64(11)
 _DRAW_TAG = np.uint64(0x243F6A8885A308D3)  # fractional digits of pi: separates the draw stream
 # Sort keys (id << shift | slot) are int32, which sorts faster, while (n_items + 1) << shift
 # is at most this; int64 otherwise.
 _INT32_KEYS = 2**31 - 1
-
-
-def splitmix64(x: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser, elementwise on uint64 (arithmetic wraps mod 2**64).
-
-    ``z = x + φ; z = (z ^ z>>30)·m1; z = (z ^ z>>27)·m2; return z ^ z>>31``.
-    A bijection on 64-bit words whose output bits each depend on every input bit.
-    """
-    # Wrapping is the point; numpy only warns about it for 0-d inputs.
-    with np.errstate(over="ignore"):
-        z = np.asarray(x, dtype=np.uint64) + _GOLDEN
-        z = (z ^ (z >> _S30)) * _MIX1
-        z = (z ^ (z >> _S27)) * _MIX2
-        return z ^ (z >> _S31)
 
 
 def history_keys(batch: HistoryBatch, seed: int) -> np.ndarray:
