@@ -25,6 +25,7 @@ from pathlib import Path
 from experiments.movielens import BenchmarkConfig, benchmark_throughput
 from recommenders.atomic import atomic_write_text
 from recommenders.datasets import load_ml1m
+from recommenders.datasets.presets import preset_folder
 from recommenders.models import ModelConfig
 from recommenders.sequences import Sequences
 from recommenders.training.loop import TrainConfig
@@ -37,7 +38,7 @@ from simulator.responsiveness.output import package_versions
 from simulator.throughput import bench_adapter
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
-ML1M = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ml-1m"
+ML1M = preset_folder("ml1m")
 
 
 def main(argv: list[str] | None = None) -> int:

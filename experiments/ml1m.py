@@ -67,6 +67,7 @@ from experiments.movielens import (
 )
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import DataCorpus, load_ml1m
+from recommenders.datasets.presets import preset_folder
 from recommenders.evaluation import leave_one_out, sample_users
 from recommenders.history import Feedback
 from recommenders.sequences import LogError, Sequences
@@ -77,7 +78,7 @@ from simulator.responsiveness.output import format_table, package_versions
 from simulator.responsiveness.real import compare_real, write_real_run
 from simulator.responsiveness.real_histories import RealHistoryConfig
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ml-1m"
+DEFAULT_DATA = preset_folder("ml1m")
 QUICK_USERS = 300
 
 

@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from recommenders.datasets import DataCorpus, load_ml1m, load_ml100k
+from recommenders.datasets import PRESETS, DataCorpus, data_root, load_preset
 from simulator.adapter_specs import DATA_BUILTINS, build_named, build_real_adapter
 from simulator.responsiveness.output import check_output_dir, format_table
 from simulator.responsiveness.real import compare_real, write_real_run
@@ -35,11 +34,6 @@ from simulator.responsiveness.real_histories import (
     select_users,
 )
 
-DATA_ROOT = Path(
-    os.environ.get("RESP_DATA_DIR")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
-)
-DATASETS = {"ml1m": ("ml-1m", load_ml1m), "ml100k": ("ml-100k", load_ml100k)}
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity")
 
 
@@ -52,10 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--data",
         type=Path,
-        help=f"the data set's folder; default {DATA_ROOT}/<ml-1m or ml-100k> "
+        help=f"the data set's folder; default {data_root()}/<ml-1m or ml-100k> "
         "(the root can be set with RESP_DATA_DIR)",
     )
-    parser.add_argument("--dataset", choices=sorted(DATASETS), default="ml1m")
+    parser.add_argument("--dataset", choices=sorted(PRESETS), default="ml1m")
     parser.add_argument(
         "--adapter",
         action="append",
@@ -142,8 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             n_resamples=args.n_resamples,
         )
         check_output_dir(args.out, args.overwrite)
-        folder, load = DATASETS[args.dataset]
-        data = load(args.data if args.data is not None else DATA_ROOT / folder)
+        data = load_preset(args.dataset, args.data)
         branch_feedback(config, data.rule)  # cheap checks first: a bad rating, too large a k
         selection = select_users(RealHistories(data), config)
         models = build_models(args, data)

@@ -11,7 +11,7 @@ repaired. The loaders read from a path given by the caller and never download.
 One concept per module: ``rules`` (ratings to feedback), ``columns`` (reading
 and checking columns), ``items`` (item metadata), ``interactions`` (the
 result), ``corpus`` (its catalogue as adapters see it), ``loader`` (the generic
-loader), ``movielens`` (the presets).
+loader), ``movielens`` (the MovieLens loaders), ``presets`` (one-word names for them).
 """
 
 from recommenders.datasets.corpus import DataCorpus
@@ -19,14 +19,19 @@ from recommenders.datasets.errors import DataError
 from recommenders.datasets.interactions import InteractionData
 from recommenders.datasets.loader import load_interactions
 from recommenders.datasets.movielens import load_ml1m, load_ml100k
+from recommenders.datasets.presets import PRESETS, Preset, data_root, load_preset
 from recommenders.datasets.rules import RatingRule
 
 __all__ = [
+    "PRESETS",
     "DataCorpus",
     "DataError",
     "InteractionData",
+    "Preset",
     "RatingRule",
+    "data_root",
     "load_interactions",
     "load_ml1m",
     "load_ml100k",
+    "load_preset",
 ]

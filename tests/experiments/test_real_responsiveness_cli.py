@@ -1,12 +1,11 @@
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from recommenders.datasets import load_ml1m
+from recommenders.datasets import data_root, load_ml1m
 
 from .conftest import load_cli
 
@@ -18,10 +17,7 @@ FILES = [
     "responsiveness.png",
     "run.json",
 ]
-DATA_DIR = Path(
-    os.environ.get("RESP_DATA_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "data"
-)
+DATA_DIR = data_root()
 
 
 @pytest.fixture(scope="module")

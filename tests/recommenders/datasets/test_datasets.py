@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ from recommenders.datasets import (
     DataError,
     InteractionData,
     RatingRule,
+    data_root,
     load_interactions,
     load_ml1m,
     load_ml100k,
@@ -419,10 +419,7 @@ def test_presets_say_which_folder_to_pass(tmp_path):
 
 # --- the real data sets (../shared/data, or $RESP_DATA_DIR) -----------------------------
 
-DATA_DIR = Path(
-    os.environ.get("RESP_DATA_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "data"
-)
+DATA_DIR = data_root()
 
 
 def _real(name: str) -> Path:
