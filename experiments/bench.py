@@ -22,7 +22,7 @@ import platform
 import sys
 from pathlib import Path
 
-from experiments.movielens import BenchmarkConfig, benchmark_throughput
+from experiments.movielens import BenchmarkConfig, model_throughput
 from recommenders.atomic import atomic_write_text
 from recommenders.datasets import load_ml1m
 from recommenders.datasets.presets import preset_folder
@@ -35,7 +35,7 @@ from simulator import ResponsivenessConfig, World
 from simulator.adapter_specs import build_adapter
 from simulator.logs import LogConfig, make_logs
 from simulator.responsiveness.output import package_versions
-from simulator.throughput import bench_adapter
+from simulator.throughput import protocol_throughput
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
 ML1M = preset_folder("ml1m")
@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         world = World.default(args.seed, args.n_users)
         results = []
         for spec in args.adapter or DEFAULT_ADAPTERS:
-            result = bench_adapter(world, spec, build_adapter(spec, world), config, args.repeats)
+            result = protocol_throughput(
+                world, spec, build_adapter(spec, world), config, args.repeats
+            )
             results.append(result)
             print(
                 f"{spec:>20}: {result.user_steps_per_second:>12,.0f} user-steps/s  "
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         ml1m = []
         if args.ml1m is not None:
             data = load_ml1m(args.ml1m)
-            ml1m = benchmark_throughput(
+            ml1m = model_throughput(
                 Sequences.from_log(data.log),
                 data.n_items,
                 BenchmarkConfig(device=args.device),

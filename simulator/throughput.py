@@ -16,7 +16,7 @@ from simulator.world.world import World
 
 
 @dataclass(frozen=True)
-class BenchResult:
+class ProtocolThroughput:
     """Best of ``repeats`` runs of one adapter (fastest wall time)."""
 
     adapter: str
@@ -33,13 +33,13 @@ class BenchResult:
         return asdict(self)
 
 
-def bench_adapter(
+def protocol_throughput(
     world: World,
     name: str,
     adapter: RecommenderAdapter,
     config: ResponsivenessConfig,
     repeats: int = 3,
-) -> BenchResult:
+) -> ProtocolThroughput:
     """Time the whole protocol (simulation, fork, bootstrap excluded) ``repeats`` times."""
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -50,7 +50,7 @@ def bench_adapter(
             best = run
     wall = best.wall_seconds
     inside = best.service.recommend_seconds
-    return BenchResult(
+    return ProtocolThroughput(
         adapter=name,
         n_users=config.n_users,
         k=config.k,

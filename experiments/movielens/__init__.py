@@ -44,7 +44,7 @@ from experiments.movielens.runner import (
     run_model,
 )
 from experiments.movielens.table import COLUMNS, benchmark_table, markdown, write_table
-from experiments.movielens.throughput import benchmark_throughput
+from experiments.movielens.throughput import model_throughput
 
 __all__ = [
     "COLUMNS",
@@ -57,12 +57,12 @@ __all__ = [
     "BenchmarkModel",
     "benchmark_models",
     "benchmark_table",
-    "benchmark_throughput",
     "blind_twin",
     "checkpoint_ranks",
     "compare_twins",
     "device_name",
     "markdown",
+    "model_throughput",
     "paired_differences",
     "paired_view",
     "plot_paired",

@@ -16,7 +16,7 @@ from recommenders.training.throughput import training_throughput
 THROUGHPUT_MODELS = ("sasrec-ce", "gru-ce")
 
 
-def benchmark_throughput(
+def model_throughput(
     sequences: Sequences,
     n_items: int,
     config: BenchmarkConfig,
