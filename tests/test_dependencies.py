@@ -27,10 +27,10 @@ AGENTS_MAY_USE = {"recommenders.history", "recommenders.hashing"}
 """The contract's vocabulary: feedback codes and keyed hashing (one implementation each)."""
 
 
-def imports_of(path: Path) -> list[tuple[int, str]]:
-    """(line, absolute module name) of every import in ``path``."""
+def imports_of(path: Path, root: Path = ROOT) -> list[tuple[int, str]]:
+    """(line, absolute module name) of every import in ``path``, a file under ``root``."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -71,14 +71,15 @@ def test_agents_use_only_the_contract_vocabulary():
 
 
 def test_the_checker_sees_violations(tmp_path):
-    # The rule must be able to fail: a planted import is found, relative or not.
-    bad = ROOT / "recommenders" / "_planted_for_test.py"
-    bad.write_text("from simulator import World\n\ndef f():\n    import agents.policies\n")
-    try:
-        found = {module for _, module in imports_of(bad)}
-    finally:
-        bad.unlink()
-    assert found == {"simulator", "agents.policies"}
+    # The rule must be able to fail: planted imports are found, in functions and relative.
+    bad = tmp_path / "recommenders" / "adapters" / "planted.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(
+        "from simulator import World\n\ndef f():\n    import agents.policies\n"
+        "    from ..models import build_model\n"
+    )
+    found = {module for _, module in imports_of(bad, root=tmp_path)}
+    assert found == {"simulator", "agents.policies", "recommenders.models"}
 
 
 @pytest.mark.parametrize("module", ["agents", "recommenders", "simulator"])

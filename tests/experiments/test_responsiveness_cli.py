@@ -6,7 +6,7 @@ import pytest
 
 from simulator import World
 
-QUICK = os.environ.get("RESP_QUICK") == "1"
+FULL = os.environ.get("RESP_FULL") == "1"
 SMALL = ["--n-users", "40", "--k", "5", "--n-resamples", "200", "--no-progress"]
 
 
@@ -135,10 +135,10 @@ def test_refuses_to_overwrite(responsiveness_cli, tmp_path, capsys):
 def test_acceptance_popularity_blind_filter_responsive(responsiveness_cli, tmp_path):
     """Popularity's CI contains 0; FeedbackFilter(popularity) is clearly negative.
 
-    Full mode: the default world, 2000 users, k = 50. Quick mode (RESP_QUICK=1,
-    as in CI): 400 users, k = 20, same code.
+    Default: 400 users, k = 20. Full size (RESP_FULL=1): the paper's 2000 users,
+    k = 50, same code.
     """
-    n_users, k = ("400", "20") if QUICK else ("2000", "50")
+    n_users, k = ("2000", "50") if FULL else ("400", "20")
     out = tmp_path / "run"
     code = responsiveness_cli.main(
         [
