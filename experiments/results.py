@@ -33,7 +33,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from experiments import published
-from experiments.paper.fig3b import StudyProgress, run_study
+from experiments.paper.fig3b import StudyProgress, run_fig3b_study
 from experiments.paper.gradients import write_gradient_study
 from experiments.paper.plots import plot_sensitivity
 from experiments.paper.presets import PRESETS, ReportPreset
@@ -197,7 +197,7 @@ def run_fig3b(preset: ReportPreset, out: Path, args, bars: Bars) -> None:
         disable=not bars.enabled,
         file=sys.stderr,
     ) as measure:
-        result = run_study(
+        result = run_fig3b_study(
             study,
             out / "fig3b",
             overwrite=args.overwrite,

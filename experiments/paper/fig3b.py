@@ -52,7 +52,7 @@ from simulator.responsiveness.simulated import summarize
 
 
 @dataclass(frozen=True)
-class StudyResult:
+class Fig3bResult:
     table: pd.DataFrame  # fig3b.csv
     checks: pd.DataFrame
     models: pd.DataFrame
@@ -69,13 +69,13 @@ class StudyProgress:
     stage: Callable[[str], object] | None = None  # a stage starts
 
 
-def run_study(
+def run_fig3b_study(
     config: StudyConfig,
     out: Path,
     overwrite: bool = False,
     device: str = "cpu",
     progress: StudyProgress | None = None,
-) -> StudyResult:
+) -> Fig3bResult:
     """Prepare, train and measure every seed (reusing what is current), then aggregate."""
     progress = progress or StudyProgress()
     out.mkdir(parents=True, exist_ok=True)
@@ -113,7 +113,7 @@ def run_study(
         },
     )
     paths["study.json"] = out / "study.json"
-    return StudyResult(table, checks, model_table, seconds, paths)
+    return Fig3bResult(table, checks, model_table, seconds, paths)
 
 
 def _stage(progress: StudyProgress, name: str) -> None:
