@@ -30,7 +30,7 @@ class BenchmarkModel:
     Attributes:
         name: row and checkpoint-folder name.
         kind: "sasrec" or "gru".
-        positive_loss: a :data:`recommenders.training.loop.POSITIVE_LOSS_NAMES` entry.
+        positive_loss: a name in :data:`recommenders.losses.POSITIVE_LOSSES`.
         variant: input features and labels (:mod:`experiments.movielens.labels`).
         n_negatives / gbce_t: gBCE's negatives per position and calibration t.
         published_recall10 / published_ndcg10: test Recall@10 / NDCG@10 published for

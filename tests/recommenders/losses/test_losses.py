@@ -578,7 +578,7 @@ def test_objective_with_sampled_losses_and_backward():
 
 
 def test_registries_and_errors():
-    assert set(POSITIVE_LOSSES) == {"softmax_ce", "sampled_softmax", "gbce"}
+    assert set(POSITIVE_LOSSES) == {"softmax_ce", "sampled_softmax", "gbce", "bce"}
     assert set(NEGATIVE_LOSSES) == {
         "not_to_recommend",
         "sampled_not_to_recommend",
