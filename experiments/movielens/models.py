@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, replace
 
 from experiments.published import ML1M_RECALL10_NDCG10 as ANCHORS
 from recommenders.evaluation.leave_one_out import N_HOLDOUT
-from recommenders.models import ModelConfig
+from recommenders.models import MODELS, ModelConfig
 from recommenders.training.loop import TrainConfig
 from recommenders.variants import RATING_NEGATIVE_WEIGHT as NEGATIVE_WEIGHT
 from recommenders.variants import Variant, rating_variants
@@ -29,8 +29,8 @@ class BenchmarkModel:
 
     Attributes:
         name: row and checkpoint-folder name.
-        kind: "sasrec" or "gru".
-        positive_loss: a :data:`recommenders.training.loop.POSITIVE_LOSS_NAMES` entry.
+        kind: a model kind (:data:`recommenders.models.MODELS`): "sasrec" or "gru".
+        positive_loss: a name in :data:`recommenders.losses.POSITIVE_LOSSES`.
         variant: input features and labels (:func:`recommenders.variants.rating_variants`).
         n_negatives / gbce_t: gBCE's negatives per position and calibration t.
         published_recall10 / published_ndcg10: test Recall@10 / NDCG@10 published for
@@ -101,6 +101,8 @@ def benchmark_models(negative_weight: float = NEGATIVE_WEIGHT) -> dict[str, Benc
             description="GRU, full softmax cross-entropy",
         ),
     )
+    # The benchmark's design, not every registered kind: BenchmarkConfig has settings for
+    # these two architectures only, and this order is the order of `--models all`.
     for kind, label in (("sasrec", "SASRec"), ("gru", "GRU")):
         models += (
             BenchmarkModel(
@@ -150,9 +152,10 @@ def blind_twin(name: str) -> str | None:
 
     ``sasrec-ce-feature``, ``sasrec-ce-feature-ntr`` and ``sasrec-ce-feature-ntr-wW``
     are twins of ``sasrec-ce`` (same architecture, loss and budget; only the rating
-    feature and the labels differ); likewise ``gru-ce-feature*`` of ``gru-ce``.
+    feature and the labels differ); likewise ``gru-ce-feature*`` of ``gru-ce``, and
+    ``KIND-ce-feature*`` of ``KIND-ce`` for any kind in :data:`recommenders.models.MODELS`.
     """
-    for kind in ("sasrec", "gru"):
+    for kind in MODELS:
         if name.startswith(f"{kind}-ce-feature"):
             return f"{kind}-ce"
     return None

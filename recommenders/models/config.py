@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-KINDS = ("gru", "sasrec")
-
 
 def _check_type(owner: str, name: str, value, kind: type) -> None:
     # bool is an int subclass; a flag must be a bool and a count must not be one.
@@ -51,8 +49,8 @@ class ModelConfig:
     """A sequential recommender's architecture.
 
     Attributes:
-        kind: "gru" (Wang et al.'s RNN retrieval model) or "sasrec" (causal
-            transformer, as in SASRec / gSASRec).
+        kind: a key of :data:`recommenders.models.MODELS`: "gru" (Wang et al.'s RNN
+            retrieval model) or "sasrec" (causal transformer, as in SASRec / gSASRec).
         dim: width of embeddings and user states.
         max_len: most events a forward pass accepts; callers keep the most
             recent ones with :meth:`SequentialRecommender.truncate`.
@@ -71,8 +69,12 @@ class ModelConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"ModelConfig.kind must be one of {KINDS}, got {self.kind!r}")
+        # Imported here: the model classes in that table import this module.
+        from recommenders.models.registry import MODELS
+
+        if self.kind not in MODELS:
+            kinds = tuple(MODELS)
+            raise ValueError(f"ModelConfig.kind must be one of {kinds}, got {self.kind!r}")
         for name in ("dim", "max_len", "n_layers", "n_heads"):
             value = getattr(self, name)
             _check_type("ModelConfig", name, value, int)

@@ -41,23 +41,21 @@ from recommenders.atomic import atomic_write_csv
 from recommenders.evaluation.ranking import evaluate
 from recommenders.history import Feedback
 from recommenders.inference import model_inputs
-from recommenders.losses import EmbeddingLogits, Objective
+from recommenders.losses import NEGATIVE_LOSSES, POSITIVE_LOSSES, EmbeddingLogits, Objective
 from recommenders.models import SequentialRecommender
 from recommenders.sequences import Sequences, Slices, holdout_contexts, training_windows
 from recommenders.variants import Variant
-
-POSITIVE_LOSS_NAMES = ("sampled_softmax", "softmax_ce", "bce", "gbce")
-"""Values of :attr:`TrainConfig.positive_loss`."""
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings. ``grad_clip`` is the max global gradient norm (None = off).
 
-    ``positive_loss``: ``"sampled_softmax"`` (``n_negatives`` shared negatives per
-    batch), ``"softmax_ce"``, ``"bce"`` (one uniform negative per labelled position) or
-    ``"gbce"`` (``n_negatives`` uniform negatives per position, calibration ``gbce_t``);
-    see the module docstring. ``max_seconds``: wall-time budget in seconds (training
+    ``positive_loss``: a name in :data:`recommenders.losses.POSITIVE_LOSSES`:
+    ``"sampled_softmax"`` (``n_negatives`` shared negatives per batch), ``"softmax_ce"``,
+    ``"bce"`` (one uniform negative per labelled position) or ``"gbce"``
+    (``n_negatives`` uniform negatives per position, calibration ``gbce_t``); see the
+    module docstring. ``max_seconds``: wall-time budget in seconds (training
     and validation together) or None; an epoch is started only when the previous
     epoch's duration says it will end within the budget (the first always runs).
     """
@@ -90,8 +88,8 @@ class TrainConfig:
             (self.n_holdout >= 1, f"n_holdout must be >= 1, got {self.n_holdout}"),
             (self.n_negatives >= 1, f"n_negatives must be >= 1, got {self.n_negatives}"),
             (
-                self.positive_loss in POSITIVE_LOSS_NAMES,
-                f"positive_loss must be one of {', '.join(POSITIVE_LOSS_NAMES)}, "
+                self.positive_loss in POSITIVE_LOSSES,
+                f"positive_loss must be one of {', '.join(POSITIVE_LOSSES)}, "
                 f"got {self.positive_loss!r}",
             ),
             (0.0 <= self.gbce_t <= 1.0, f"gbce_t must be in [0, 1], got {self.gbce_t}"),
@@ -274,44 +272,23 @@ def train_model(
     )
 
 
-def build_objective(config: TrainConfig, variant: Variant, windows: Slices, n_items: int):
+def build_objective(
+    config: TrainConfig, variant: Variant, windows: Slices, n_items: int
+) -> Objective:
     """The batch loss: ``config.positive_loss`` on positive labels, the variant's negative loss.
 
-    ``"bce"`` is :class:`~recommenders.losses.GBCE` with one negative and ``t = 0``
-    (beta = 1: plain binary cross-entropy); ``"gbce"`` has ``n_negatives`` negatives and
-    ``t = gbce_t``. Their negatives are drawn on the training device, per position.
+    Each is built by its registry entry's ``for_training(config, windows, n_items)``
+    (:mod:`recommenders.losses.registry`): e.g. ``"sampled_softmax"`` draws
+    ``n_negatives`` shared negatives by item frequency in ``windows``, ``"bce"`` is
+    :class:`~recommenders.losses.GBCE` with one negative and ``t = 0`` (beta = 1: plain
+    binary cross-entropy) and ``"gbce"`` has ``n_negatives`` negatives and ``t = gbce_t``,
+    drawn on the training device, per position.
     """
-    if config.positive_loss in ("bce", "gbce"):
-        if config.positive_loss == "bce":
-            n_neg, t = 1, 0.0
-        else:
-            n_neg, t = config.n_negatives, config.gbce_t
-        if n_neg > n_items - 1:
-            raise ValueError(f"gbce: n_negatives {n_neg} must be <= n_items - 1 = {n_items - 1}")
-        generator = torch.Generator(device=config.device).manual_seed(config.seed)
-        return Objective(
-            positive="gbce",
-            positive_kwargs={"n_neg": n_neg, "t": t, "generator": generator},
-            negative=variant.negative_loss,
-        )
-    return Objective(
-        positive=config.positive_loss,
-        positive_kwargs=_positive_kwargs(config, windows, n_items),
-        negative=variant.negative_loss,
-    )
-
-
-def _positive_kwargs(config: TrainConfig, windows: Slices, n_items: int) -> dict | None:
-    if config.positive_loss != "sampled_softmax":
-        return None
-    # One shared draw per batch: a (N, d) x (d, K) matmul instead of N x V logits.
-    # Negatives follow the items' frequency in the training windows (+1 smoothing), the
-    # usual choice: popular items, which dominate the softmax's normaliser, are drawn
-    # often, and the logQ correction removes the sampling bias.
-    valid = windows.items[windows.items >= 0]
-    q = torch.as_tensor(np.bincount(valid, minlength=n_items) + 1.0, dtype=torch.float64)
-    generator = torch.Generator().manual_seed(config.seed)
-    return {"n_neg": config.n_negatives, "shared": True, "generator": generator, "q": q}
+    positive = POSITIVE_LOSSES[config.positive_loss].for_training(config, windows, n_items)
+    negative = None
+    if variant.negative_loss is not None:
+        negative = NEGATIVE_LOSSES[variant.negative_loss].for_training(config, windows, n_items)
+    return Objective(positive=positive, negative=negative)
 
 
 def write_metrics(history: pd.DataFrame, path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from recommenders import HistoryBatch
-from recommenders.models import FeatureConfig, ModelConfig, build_model
+from recommenders.models import MODELS, FeatureConfig, ModelConfig, build_model
 
 N_ITEMS = 23
 NO_FEATURES = FeatureConfig()
@@ -51,8 +51,9 @@ def _feature_id(f: FeatureConfig) -> str:
     return "+".join(name for name, on in flags.items() if on) or "none"
 
 
-@pytest.fixture(scope="session", params=("gru", "sasrec"))
+@pytest.fixture(scope="session", params=tuple(MODELS))
 def kind(request) -> str:
+    """Every registered model kind, so a new kind meets every model test."""
     return request.param
 
 

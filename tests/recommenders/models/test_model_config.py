@@ -1,15 +1,27 @@
 import dataclasses
 import json
+import re
 
 import pytest
 
 from recommenders.models import (
+    MODELS,
     FeatureConfig,
     GRURecommender,
     ModelConfig,
     SASRecRecommender,
     build_model,
 )
+
+
+def test_every_kind_validates_and_builds(kind):
+    model = build_model(ModelConfig(kind=kind), 7)
+    assert type(model) is MODELS[kind] and model.config.kind == kind
+
+
+def test_unknown_kind_lists_the_table():
+    with pytest.raises(ValueError, match=re.escape(f"kind must be one of {tuple(MODELS)}")):
+        ModelConfig(kind="lstm")
 
 
 def test_defaults():
