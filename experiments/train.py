@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from recommenders.losses import POSITIVE_LOSSES
 from recommenders.models import ModelConfig
 from recommenders.sequences import LogError, Sequences, read_log
 from recommenders.training.fit import fit_variant
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--positive-loss",
-        choices=("sampled_softmax", "softmax_ce"),
+        choices=tuple(POSITIVE_LOSSES),
         default="sampled_softmax",
         help="loss on positive labels (default sampled_softmax with logQ correction)",
     )
