@@ -1,15 +1,17 @@
-"""Shared fixtures: a tiny corpus and random histories (no simulator import)."""
+"""Shared fixtures: a tiny corpus, random histories, hand-made sequences (no simulator import)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from hypothesis import strategies as st
 
-from recommenders import History, HistoryBatch
+from recommenders import Feedback, History, HistoryBatch
+from recommenders.sequences import Sequences, validate_log
 
 
 @dataclass(frozen=True)
@@ -95,3 +97,38 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+D, S, P = int(Feedback.DISLIKE), int(Feedback.SKIP), int(Feedback.POSITIVE)
+
+
+def make_sequences(users: dict[int, list[tuple[int, int]]]) -> Sequences:
+    """Sequences from {user: [(item, feedback), ...]} in position order."""
+    rows = [
+        (user, position, item, feedback, 1.0)
+        for user, events in users.items()
+        for position, (item, feedback) in enumerate(events)
+    ]
+    frame = pd.DataFrame(rows, columns=["user", "position", "item", "feedback", "dwell"])
+    return Sequences.from_log(validate_log(frame, 100))
+
+
+@pytest.fixture
+def tiny():
+    """Two users' hand-made sequences (items 10-14 and 20-22) for split and metric tests."""
+    return make_sequences(
+        {
+            0: [(10, P), (11, D), (12, P), (13, S), (14, D)],
+            1: [(20, P), (21, P), (22, P)],
+        }
+    )
+
+
+def cyclic_sequences(n_users=24, length=12, n_items=20):
+    """Next item = previous + 1 (mod n_items); every 4th event disliked."""
+    return make_sequences(
+        {
+            u: [((u + t) % n_items, D if t % 4 == 3 else P) for t in range(length)]
+            for u in range(n_users)
+        }
+    )

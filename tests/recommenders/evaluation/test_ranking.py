@@ -1,0 +1,62 @@
+"""recommenders.evaluation.ranking: target ranks and top-k lists, input items excluded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from recommenders import PAD, Feedback
+from recommenders.evaluation import (
+    leave_one_out,
+)
+from recommenders.evaluation.held_out import rank_held_out
+from recommenders.evaluation.ranking import target_ranks, top_k_excluding
+from recommenders.models import ModelConfig
+from recommenders.models.base import SequentialRecommender
+from recommenders.variants import Variant
+from tests.recommenders.conftest import make_sequences
+
+D, S, P = int(Feedback.DISLIKE), int(Feedback.SKIP), int(Feedback.POSITIVE)
+
+
+class FixedScores(SequentialRecommender):
+    """Every state is [1]; item j's one-dimensional embedding is ``scores[j]``, so the logits
+    of every user are exactly ``scores``."""
+
+    def __init__(self, scores):
+        super().__init__(ModelConfig(kind="gru", dim=1, max_len=3), len(scores), kind="gru")
+        with torch.no_grad():
+            self.item_embedding.weight[:, 0] = torch.as_tensor(scores, dtype=torch.float32)
+
+    def _contextualise(self, x, lengths):
+        return torch.ones_like(x)
+
+
+def test_ranking_excludes_input_items_even_beyond_max_len():
+    # Item j scores -j: item 0 is the best. User 0's input holds items 0, 1, 5, 2 (4 events,
+    # more than the model's max_len of 3): all four are excluded, so target 3 ranks first.
+    events = {0: [(0, P), (1, P), (5, P), (2, P), (3, D)], 1: [(0, P), (9, P), (4, P)]}
+    seqs = make_sequences(events)
+    model = FixedScores(-np.arange(12.0))
+    ranks, shares = rank_held_out(model, Variant("x"), leave_one_out(seqs).test)
+    assert ranks.tolist() == [0, 3]  # user 1: items 1, 2, 3 above 4 (0 is in its input)
+    assert np.isnan(shares).all()  # no creators given
+    logits = torch.as_tensor(-np.arange(12.0))[None].repeat(2, 1)
+    context = torch.tensor([[0, 1, 5, 2], [0, 9, PAD, PAD]])
+    top = top_k_excluding(logits, context, 3)
+    assert top.tolist() == [[3, 4, 6], [1, 2, 3]]
+    # Without exclusion the target would rank 3rd: target_ranks does the exclusion.
+    none = torch.full((2, 1), PAD)
+    assert target_ranks(logits, torch.tensor([3, 4]), none).tolist() == [3, 4]
+    assert target_ranks(logits, torch.tensor([3, 4]), context).tolist() == [0, 3]
+
+
+def test_top_k_breaks_ties_by_lower_id_like_target_ranks():
+    logits = torch.tensor([[1.0, 2.0, 2.0, 0.0, 2.0]])
+    top = top_k_excluding(logits, torch.tensor([[2]]), 3)
+    assert top.tolist() == [[1, 4, 0]]
+    ranks = target_ranks(logits, torch.tensor([4]), torch.tensor([[2]]))
+    assert ranks.tolist() == [1]
+    with pytest.raises(ValueError):
+        top_k_excluding(logits, torch.tensor([[2]]), 6)
