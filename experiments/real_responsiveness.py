@@ -33,6 +33,7 @@ from simulator.responsiveness.real_histories import (
     branch_feedback,
     select_users,
 )
+from simulator.similarity import CONTENT_RULES
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity")
 
@@ -84,7 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--content-rule",
-        choices=("any", "primary"),
+        choices=CONTENT_RULES,
         default="any",
         help="content similarity: shares any genre with x_k, or the same first-listed genre",
     )

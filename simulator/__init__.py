@@ -5,7 +5,6 @@ Dependency direction: ``simulator -> (agents, recommenders)``.
 
 from simulator.responsiveness.branches import DEFAULT_BRANCHES, BranchAction, parse_branches
 from simulator.responsiveness.simulated import (
-    SIMILARITY_KINDS,
     ResponsivenessConfig,
     ResponsivenessRun,
     compare,
@@ -13,6 +12,7 @@ from simulator.responsiveness.simulated import (
     summarize,
     total_user_steps,
 )
+from simulator.similarity import SIMILARITY_KINDS, ItemAttributes, SimilarityKind
 from simulator.world.corpus import Corpus, CorpusConfig
 from simulator.world.world import World, WorldConfig, WorldFileError
 
@@ -22,8 +22,10 @@ __all__ = [
     "BranchAction",
     "Corpus",
     "CorpusConfig",
+    "ItemAttributes",
     "ResponsivenessConfig",
     "ResponsivenessRun",
+    "SimilarityKind",
     "World",
     "WorldConfig",
     "WorldFileError",

@@ -1,9 +1,9 @@
 """Fig. 3b over several world seeds, beside the paper's bars.
 
-One panel per similarity kind; per model a cluster of bars, one per world
-seed (and one for all seeds pooled), each ``100 * relative_change`` with its
-95 % CI as an error bar; the paper's Fig. 3b value, where it has one, is a
-black diamond over the cluster. Drawn with the helpers of
+One panel per registered similarity kind (:data:`simulator.similarity.SIMILARITY_KINDS`, in
+its order); per model a cluster of bars, one per world seed (and one for all seeds pooled),
+each ``100 * relative_change`` with its 95 % CI as an error bar; the paper's Fig. 3b value,
+where it has one, is a black diamond over the cluster. Drawn with the helpers of
 :mod:`simulator.responsiveness.plots` (bare Agg figures, atomic PNG + PDF).
 """
 
@@ -18,10 +18,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from recommenders.atomic import save_figure
+from simulator import SIMILARITY_KINDS
 from simulator.responsiveness.plots import (
     _GROUP_COLORS,
     DPI,
-    KIND_ORDER,
     Y_LABEL,
     _limits,
     _new_figure,
@@ -54,7 +54,7 @@ def plot_seed_bars(
     models = list(dict.fromkeys(table["model"]))
     seeds = list(dict.fromkeys(table["seed"]))
     seeds = [s for s in seeds if s != POOLED] + ([POOLED] if POOLED in seeds else [])
-    kinds = [k for k in KIND_ORDER if k in set(table["kind"])]
+    kinds = [k for k in SIMILARITY_KINDS if k in set(table["kind"])]
     values = 100 * table[["relative_change", "ci_low", "ci_high"]].to_numpy(np.float64).ravel()
     paper_values = [100 * v for (m, _), v in paper.items() if m in models]
     y_min, y_max = _limits(np.concatenate([values, np.asarray(paper_values, np.float64)]))
@@ -116,7 +116,7 @@ def plot_sensitivity(
     model; a hollow marker where the ordering does not hold.
     """
     parameters = list(dict.fromkeys(table["parameter"]))
-    kinds = [k for k in KIND_ORDER if k in set(table["kind"])]
+    kinds = [k for k in SIMILARITY_KINDS if k in set(table["kind"])]
     fig = _new_figure(3.2 * len(parameters), 3.0 * len(kinds), ncols=len(parameters))[0]
     fig.clear()
     axes = fig.subplots(len(kinds), len(parameters), sharey=True, squeeze=False)

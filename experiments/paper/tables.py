@@ -17,6 +17,7 @@ import pandas as pd
 
 from experiments.paper.plots import POOLED
 from experiments.paper.study import PAPER_FIG3B
+from simulator import SIMILARITY_KINDS
 
 VARIANT_ORDER = (
     "baseline",
@@ -53,12 +54,16 @@ def _order(models) -> list[str]:
 
 
 def fig3b_table(table: pd.DataFrame, branch: str = "long_dwell+dislike") -> pd.DataFrame:
-    """Per (model, kind): change [CI] per seed and pooled at k+1, and the paper's value."""
+    """Per (model, registered kind): change [CI] per seed and pooled at k+1, and the paper's value.
+
+    Kinds in the order of :data:`simulator.similarity.SIMILARITY_KINDS`; a kind the
+    table lacks gives a row of empty cells.
+    """
     rows = table[(table["branch"] == branch) & (table["step"] == table["step"].min())]
     seeds = [s for s in dict.fromkeys(rows["seed"].astype(str)) if s != POOLED] + [POOLED]
     out = []
     for model in _order(rows["model"]):
-        for kind in ("content", "creator"):
+        for kind in SIMILARITY_KINDS:
             sel = rows[(rows["model"] == model) & (rows["kind"] == kind)]
             record = {"model": model, "kind": kind}
             for seed in seeds:
@@ -89,6 +94,15 @@ def horizon_table(table: pd.DataFrame, kind: str) -> pd.DataFrame:
     wide.columns = [f"k+{int(s - first) + 1}" for s in wide.columns]
     wide = wide.map(pct)
     return wide.reset_index()
+
+
+def horizon_sections(table: pd.DataFrame) -> list[str]:
+    """Markdown lines: per registered kind, a heading (``Content:``) and its horizon table."""
+    lines = []
+    for kind in SIMILARITY_KINDS:
+        heading = kind.replace("_", " ").capitalize()
+        lines += [f"{heading}:", "", md_table(horizon_table(table, kind)), ""]
+    return lines
 
 
 def checks_table(checks: pd.DataFrame) -> pd.DataFrame:

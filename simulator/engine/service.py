@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import simpy
 
 from recommenders import HistoryBatch, RecommenderAdapter, validate_slates
@@ -72,12 +71,3 @@ class RecommenderService:
         for histories, event in pending:
             event.succeed(slates[offset : offset + len(histories)])
             offset += len(histories)
-
-
-def slate_similarity(slates: np.ndarray, attribute: np.ndarray, anchor: np.ndarray) -> np.ndarray:
-    """Share of each slate's items whose ``attribute`` equals the row's anchor value.
-
-    ``slates`` (n, S) item ids, ``attribute`` (n_items,) e.g. cluster or creator,
-    ``anchor`` (n,) the attribute of x_k. Returns floats in [0, 1], shape (n,).
-    """
-    return (attribute[slates] == anchor[:, None]).mean(axis=1)

@@ -2,8 +2,11 @@ r"""Metrics of a simulated live A/B test and their paired comparison with the ba
 
 The raw result of :func:`simulator.live_ab.simulation.run_live_ab` is a table with one
 row per (arm, day, user) holding counts of that user's session that day (see
-:data:`USER_DAY_COLUMNS`). Every metric is a ratio of two of its columns,
-``numerator / denominator`` (:data:`METRICS`):
+:data:`USER_DAY_COLUMNS`). Each column is declared once in :data:`COUNTERS`, with how
+it is counted from a batch of recorded events (:class:`EventCount`) or computed at
+the day's end (:class:`DayValue`); the simulation's day counters, its per-event
+bookkeeping and the table all follow those declarations. Every metric is a ratio
+of two columns, ``numerator / denominator`` (:data:`METRICS`):
 
 =======================  ===============  ===========  ================================
 metric                   numerator        denominator  unit
@@ -47,37 +50,188 @@ resamples users and keeps both arms' values of each drawn user together.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from agents.response import DISLIKE, LIKE, POSITIVE, SKIP
 from simulator.bootstrap import relative_change_ci
+
+
+def entropy_nats(counts: np.ndarray) -> np.ndarray:
+    r"""Shannon entropy :math:`-\sum_c p_c \ln p_c`, :math:`p_c = n_c / \sum n`, per row.
+
+    ``counts`` (n, n_classes) non-negative; a row of zeros gives 0.
+    """
+    counts = np.asarray(counts, np.float64)
+    total = counts.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = counts / total
+        terms = np.where(counts > 0, -p * np.log(np.where(counts > 0, p, 1.0)), 0.0)
+    # Adding exact zeros (absent clusters) in any order gives the same float sum.
+    return terms.sum(axis=1)
+
+
+@dataclass(frozen=True)
+class Events:
+    """One recorded step: one consumed item for each of n distinct users in session.
+
+    Attributes:
+        items: int (n,) the consumed items.
+        feedback: int (n,) their Feedback codes (exclusive: a disliked short
+            watch is DISLIKE, not SKIP).
+        dwell: float (n,) their dwell, in fractions of the item's length.
+        creator, cluster: int (n,) each item's creator and content cluster.
+        creator_feedback: uint8 (n,) the user's creator memory: bit ``1 << code``
+            is set when the user gave Feedback ``code`` to an item of this
+            item's creator at any *earlier* event, on any day.
+    """
+
+    items: np.ndarray
+    feedback: np.ndarray
+    dwell: np.ndarray
+    creator: np.ndarray
+    cluster: np.ndarray
+    creator_feedback: np.ndarray
+
+    def had_creator(self, code: int) -> np.ndarray:
+        """bool (n,): the user had given ``code`` to this item's creator before this event."""
+        return (self.creator_feedback & np.uint8(1 << code)) != 0
+
+    @property
+    def enjoyed(self) -> np.ndarray:
+        """bool (n,): POSITIVE or LIKE, the events the return model counts as enjoyed."""
+        return (self.feedback == POSITIVE) | (self.feedback == LIKE)
+
+
+@dataclass(frozen=True)
+class UserDay:
+    """Every user's day at its end.
+
+    Attributes:
+        counts: name -> (n_users,) the day's total of each :class:`EventCount`.
+        clusters: int (n_users, n_clusters) items consumed per content cluster that day.
+        active, prev_active: bool (n_users,) in session today / the day before.
+        satisfaction: float (n_users,) the return model's score of the user's
+            last session (:mod:`simulator.live_ab.simulation`).
+    """
+
+    counts: Mapping[str, np.ndarray]
+    clusters: np.ndarray
+    active: np.ndarray
+    prev_active: np.ndarray
+    satisfaction: np.ndarray
+
+
+@dataclass(frozen=True)
+class EventCount:
+    """A per-user-day total: the sum of ``per_event(events)`` over the user's events that day.
+
+    ``per_event`` gives one value per event of a batch (bool counts as 0/1);
+    ``column=False`` keeps the total for other values (the return model's
+    satisfaction) without a column in the table.
+    """
+
+    name: str
+    per_event: Callable[[Events], np.ndarray]
+    unit: str
+    dtype: type = np.int64
+    column: bool = True
+
+
+@dataclass(frozen=True)
+class DayValue:
+    """A per-user-day value computed once, at the day's end, from its :class:`UserDay`."""
+
+    name: str
+    value: Callable[[UserDay], np.ndarray]
+    unit: str
+    dtype: type = np.int64
+
+    @property
+    def column(self) -> bool:
+        """Always a column: nothing else reads a day value."""
+        return True
+
+
+COUNTERS: tuple[EventCount | DayValue, ...] = (
+    DayValue("active", lambda d: d.active, "1 when the user had a session that day"),
+    DayValue("prev_active", lambda d: d.prev_active, "1 when the user was active the day before"),
+    DayValue("churned", lambda d: d.prev_active & ~d.active, "1: active yesterday, not today"),
+    EventCount("consumed", lambda e: np.ones(len(e.items), np.int64), "items consumed"),
+    DayValue("has_items", lambda d: d.counts["consumed"] > 0, "1 when >= 1 item was consumed"),
+    EventCount("dislikes", lambda e: e.feedback == DISLIKE, "DISLIKE events"),
+    EventCount(
+        "repeat_dislikes",
+        lambda e: (e.feedback == DISLIKE) & e.had_creator(DISLIKE),
+        "DISLIKE events on a creator the user had disliked before",
+    ),
+    EventCount("skips", lambda e: e.feedback == SKIP, "SKIP events"),
+    EventCount(
+        "repeat_skips",
+        lambda e: (e.feedback == SKIP) & e.had_creator(SKIP),
+        "SKIP events on a creator the user had skipped before",
+    ),
+    EventCount("likes", lambda e: e.feedback == LIKE, "LIKE events"),
+    EventCount(
+        "enjoyment",
+        lambda e: np.where(e.enjoyed, e.dwell, 0.0),
+        "summed dwell (item lengths) of POSITIVE and LIKE events",
+        np.float64,
+    ),
+    DayValue(
+        "diversity",
+        lambda d: entropy_nats(d.clusters),
+        "entropy (nats) of the day's consumed clusters, 0 with no items",
+        np.float64,
+    ),
+    DayValue(
+        "satisfaction",
+        lambda d: np.where(d.active, d.satisfaction, np.nan),
+        "the return model's session score in [-1, 1], NaN when inactive",
+        np.float64,
+    ),
+    EventCount("enjoyed", lambda e: e.enjoyed, "POSITIVE or LIKE events", column=False),
+)
+"""Every per-user-day quantity, declared once, in the table's column order.
+
+An :class:`EventCount` is tallied from each recorded batch of events, a
+:class:`DayValue` computed at the day's end; a metric is a ratio of two
+columns (:data:`METRICS`)."""
 
 USER_DAY_COLUMNS = (
     "arm",
     "day",
     "user",
-    "active",
-    "prev_active",
-    "churned",
-    "consumed",
-    "has_items",
-    "dislikes",
-    "repeat_dislikes",
-    "skips",
-    "repeat_skips",
-    "likes",
-    "enjoyment",
-    "diversity",
-    "satisfaction",
+    *(c.name for c in COUNTERS if c.column),
 )
-"""Columns of the per-user-day table. ``day`` runs 1..n_days; counts are items;
-``enjoyment`` is the summed dwell (fractions of item length) over POSITIVE and
-LIKE events; ``diversity`` the entropy in nats of the day's consumed clusters
-(0 with no items); ``satisfaction`` the session score of the return model
-(NaN when inactive); ``churned`` = active the day before and not today."""
+"""Columns of the per-user-day table: the keys (``day`` runs 1..n_days), then
+:data:`COUNTERS`' columns in order."""
+
+
+def day_counts(n_users: int) -> dict[str, np.ndarray]:
+    """A new day's totals: zeros for every :class:`EventCount`, each of its dtype."""
+    return {c.name: np.zeros(n_users, c.dtype) for c in COUNTERS if isinstance(c, EventCount)}
+
+
+def count_events(counts: Mapping[str, np.ndarray], rows: np.ndarray, events: Events) -> None:
+    """Add one batch to the day's totals; ``rows`` (distinct users) line up with ``events``."""
+    for counter in COUNTERS:
+        if isinstance(counter, EventCount):
+            counts[counter.name][rows] += counter.per_event(events)
+
+
+def day_columns(day: UserDay) -> dict[str, np.ndarray]:
+    """The day's columns, in :data:`COUNTERS`' order (keys ``arm, day, user`` excluded)."""
+    columns = {}
+    for counter in COUNTERS:
+        if isinstance(counter, DayValue):
+            columns[counter.name] = np.asarray(counter.value(day)).astype(counter.dtype)
+        elif counter.column:
+            columns[counter.name] = day.counts[counter.name]
+    return columns
 
 
 @dataclass(frozen=True)
@@ -103,6 +257,24 @@ METRICS: tuple[Metric, ...] = (
 )
 METRIC_NAMES = tuple(m.name for m in METRICS)
 
+
+def check_metrics(metrics: tuple[Metric, ...], columns: tuple[str, ...]) -> None:
+    """One-line ValueError for a metric whose numerator or denominator is no counter column."""
+    counted = set(columns) - {"arm", "day", "user"}
+    names = [m.name for m in metrics]
+    if len(set(names)) != len(names):
+        raise ValueError(f"metric names repeat: {names}")
+    for m in metrics:
+        for part in (m.numerator, m.denominator):
+            if part is not None and part not in counted:
+                raise ValueError(
+                    f"metric {m.name!r}: {part!r} is not a per-user-day column; "
+                    f"declare it in COUNTERS (columns: {sorted(counted)})"
+                )
+
+
+check_metrics(METRICS, USER_DAY_COLUMNS)
+
 COMPARISON_COLUMNS = (
     "arm",
     "baseline",
@@ -117,20 +289,6 @@ COMPARISON_COLUMNS = (
     "n",
     "method",
 )
-
-
-def entropy_nats(counts: np.ndarray) -> np.ndarray:
-    r"""Shannon entropy :math:`-\sum_c p_c \ln p_c`, :math:`p_c = n_c / \sum n`, per row.
-
-    ``counts`` (n, n_classes) non-negative; a row of zeros gives 0.
-    """
-    counts = np.asarray(counts, np.float64)
-    total = counts.sum(axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = counts / total
-        terms = np.where(counts > 0, -p * np.log(np.where(counts > 0, p, 1.0)), 0.0)
-    # Adding exact zeros (absent clusters) in any order gives the same float sum.
-    return terms.sum(axis=1)
 
 
 def _cube(users: pd.DataFrame, column: str | None, arms, days, n_users) -> np.ndarray:

@@ -58,10 +58,16 @@ import simpy
 from tqdm import tqdm
 
 from agents import NO_CHOICE, LogitChoice, Purpose, Recent, UserModel
-from agents.response import DISLIKE, LIKE, POSITIVE, SKIP
 from recommenders import PAD, HistoryBatch, RecommenderAdapter
 from simulator.engine.service import RecommenderService, ServiceStats
-from simulator.live_ab.metrics import USER_DAY_COLUMNS, compare_arms, entropy_nats
+from simulator.live_ab.metrics import (
+    Events,
+    UserDay,
+    compare_arms,
+    count_events,
+    day_columns,
+    day_counts,
+)
 from simulator.world.world import World
 
 
@@ -182,7 +188,8 @@ class _LiveUsers:
 
     Histories are (n_users, capacity) arrays with a length per user, so users
     whose session ended simply stop growing; a request copies only the rows
-    still in session, cut to their longest history.
+    still in session, cut to their longest history. The day's totals are those
+    :data:`simulator.live_ab.metrics.COUNTERS` declares.
     """
 
     def __init__(self, n_users: int, capacity: int, model: UserModel, n_clusters: int) -> None:
@@ -194,22 +201,16 @@ class _LiveUsers:
         self.cluster = model.item_cluster
         self.creator = model.item_creator
         n_creators = int(self.creator.max()) + 1
-        # Creators ever disliked / skipped by each user, any earlier day.
-        self.disliked_creator = np.zeros((n_users, n_creators), bool)
-        self.skipped_creator = np.zeros((n_users, n_creators), bool)
+        # Per (user, creator), the feedback codes given at any earlier event, any
+        # day, as bits 1 << code: Feedback has 5 codes, so one byte holds them all.
+        self.creator_feedback = np.zeros((n_users, n_creators), np.uint8)
         self.n_clusters = n_clusters
         self.start_day()
 
     def start_day(self) -> None:
         n = len(self.lengths)
         self.session_start = self.lengths.copy()
-        self.counts = {
-            name: np.zeros(n, np.int64)
-            for name in ("consumed", "dislikes", "repeat_dislikes", "skips", "repeat_skips")
-        }
-        self.counts["likes"] = np.zeros(n, np.int64)
-        self.counts["enjoyed"] = np.zeros(n, np.int64)
-        self.enjoyment = np.zeros(n)
+        self.counts = day_counts(n)
         self.cluster_counts = np.zeros((n, self.n_clusters), np.int64)
 
     def histories(self, rows: np.ndarray) -> HistoryBatch:
@@ -237,45 +238,30 @@ class _LiveUsers:
         self.dwell[rows, col] = dwell
         self.lengths[rows] = col + 1
         creators = self.creator[items]
-        disliked = feedback == DISLIKE
-        skipped = feedback == SKIP
-        enjoyed = (feedback == POSITIVE) | (feedback == LIKE)
-        c = self.counts
-        c["consumed"][rows] += 1
-        c["dislikes"][rows] += disliked
-        c["skips"][rows] += skipped
-        c["likes"][rows] += feedback == LIKE
-        c["enjoyed"][rows] += enjoyed
-        # Checked before marking, so a creator's first dislike is not a repeat.
-        c["repeat_dislikes"][rows] += disliked & self.disliked_creator[rows, creators]
-        c["repeat_skips"][rows] += skipped & self.skipped_creator[rows, creators]
-        self.disliked_creator[rows[disliked], creators[disliked]] = True
-        self.skipped_creator[rows[skipped], creators[skipped]] = True
-        self.enjoyment[rows] += np.where(enjoyed, dwell, 0.0)
-        self.cluster_counts[rows, self.cluster[items]] += 1
+        events = Events(
+            items=items,
+            feedback=feedback,
+            dwell=dwell,
+            creator=creators,
+            cluster=self.cluster[items],
+            creator_feedback=self.creator_feedback[rows, creators],
+        )
+        count_events(self.counts, rows, events)
+        # Marked after counting, so a creator's first dislike is not a repeat.
+        self.creator_feedback[rows, creators] |= (1 << np.asarray(feedback)).astype(np.uint8)
+        self.cluster_counts[rows, events.cluster] += 1
 
     def satisfaction(self) -> np.ndarray:
         c = self.counts
         return (c["enjoyed"] - c["dislikes"]) / np.maximum(c["consumed"], 1)
 
     def day_table(self, day: int, active, prev_active, satisfaction) -> dict[str, np.ndarray]:
-        c = self.counts
+        """The day's rows: ``day``, ``user``, then every column of ``COUNTERS`` in order."""
+        today = UserDay(self.counts, self.cluster_counts, active, prev_active, satisfaction)
         return {
             "day": np.full(len(active), day, np.int64),
             "user": np.arange(len(active), dtype=np.int64),
-            "active": active.astype(np.int64),
-            "prev_active": prev_active.astype(np.int64),
-            "churned": (prev_active & ~active).astype(np.int64),
-            "consumed": c["consumed"],
-            "has_items": (c["consumed"] > 0).astype(np.int64),
-            "dislikes": c["dislikes"],
-            "repeat_dislikes": c["repeat_dislikes"],
-            "skips": c["skips"],
-            "repeat_skips": c["repeat_skips"],
-            "likes": c["likes"],
-            "enjoyment": self.enjoyment,
-            "diversity": entropy_nats(self.cluster_counts),
-            "satisfaction": np.where(active, satisfaction, np.nan),
+            **day_columns(today),
         }
 
 
@@ -381,8 +367,9 @@ def run_live_ab(
                 world, arms[name], config, lambda: bar.update(1)
             )
             seconds[name] = time.perf_counter() - arm_start
-            tables.append(table.assign(arm=name))
-    users = pd.concat(tables, ignore_index=True)[list(USER_DAY_COLUMNS)]
+            table.insert(0, "arm", name)
+            tables.append(table)
+    users = pd.concat(tables, ignore_index=True)
     daily, summary = compare_arms(
         users, config.baseline, config.confidence, config.n_resamples, config.seed, reference
     )

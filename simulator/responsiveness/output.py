@@ -6,7 +6,7 @@ Files in the output folder (each written atomically):
   branch means, relative change, CI low/high, n, CI method;
 * ``per_user.csv.gz``: one row per (model, user, branch, step);
 * ``run.json``: full config, world fingerprint, package versions, seed,
-  wall times;
+  what each similarity kind counts, wall times;
 * ``responsiveness.png`` / ``.pdf`` (and ``horizon.png`` / ``.pdf`` when the
   horizon is longer than one step).
 
@@ -27,6 +27,7 @@ import pandas as pd
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
 from simulator.responsiveness.simulated import ResponsivenessConfig, ResponsivenessRun
+from simulator.similarity import SIMILARITY_KINDS
 from simulator.world.world import World
 
 FLOAT_FORMAT = "%.6f"
@@ -83,6 +84,7 @@ def write_run(
         "config": config.to_dict(),
         "world": {"fingerprint": world.fingerprint, "config": world.config.to_dict()},
         "seed": config.seed,
+        "similarity": {name: kind.description for name, kind in SIMILARITY_KINDS.items()},
         "versions": package_versions(),
         "models": {
             run.model: {

@@ -34,15 +34,15 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from recommenders.atomic import save_figure
+from simulator.similarity import SIMILARITY_KINDS
 
 __all__ = ["plot_horizon", "plot_responsiveness"]
 
 REQUIRED_COLUMNS = ("model", "kind", "relative_change", "ci_low", "ci_high")
-KIND_ORDER = ("content", "creator")
 Y_LABEL = "change in similar recommendations (%)"
 DPI = 150
 
-_KIND_COLORS = {"content": "#4C72B0", "creator": "#DD8452"}
+# Kinds not in the registry (a table from elsewhere) still get distinct colours.
 _OTHER_COLORS = ("#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
 _GROUP_COLORS = (
     "#1f77b4",
@@ -114,7 +114,8 @@ def _prepare(table: pd.DataFrame, need_step: bool = False) -> _Prepared:
         groups = legend_groups = models
 
     seen = list(dict.fromkeys(out["kind"]))
-    kinds = [k for k in KIND_ORDER if k in seen] + [k for k in seen if k not in KIND_ORDER]
+    registered = [k for k in SIMILARITY_KINDS if k in seen]
+    kinds = registered + [k for k in seen if k not in SIMILARITY_KINDS]
     return _Prepared(out, groups, legend_groups, kinds)
 
 
@@ -134,7 +135,7 @@ def _check_unique(prep: _Prepared, keys: list[str]) -> None:
 
 def _kind_colors(kinds: list[str]) -> dict[str, str]:
     others = iter(_OTHER_COLORS * (1 + len(kinds) // len(_OTHER_COLORS)))
-    return {k: _KIND_COLORS.get(k) or next(others) for k in kinds}
+    return {k: SIMILARITY_KINDS[k].color if k in SIMILARITY_KINDS else next(others) for k in kinds}
 
 
 def _wrap_label(label: str, width: int = 28) -> str:
@@ -177,7 +178,8 @@ def plot_responsiveness(
     """Grouped bar chart of relative change per model and similarity kind (Fig. 3b).
 
     One group of bars per model (order of first appearance in ``table``), one
-    bar per ``kind`` ("content", "creator", then any others). Bar height is
+    bar per ``kind`` (the registered kinds of :data:`simulator.similarity.SIMILARITY_KINDS`
+    in its order and colours, then any others). Bar height is
     ``100 * relative_change`` (percent change of mean similarity from reference
     branch A to branch B); error bars span ``100 * [ci_low, ci_high]``; each bar
     is labelled like ``-22.7%`` beyond its error bar. An infinite CI end (see

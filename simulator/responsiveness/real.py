@@ -1,8 +1,10 @@
-"""Measuring real-history responsiveness: slate similarity, per-user table, summary, files.
+"""Measuring real-history responsiveness: slate similarities, per-user table, summary, files.
 
 The protocol (which users, which histories, the two branches) is in
 :mod:`simulator.responsiveness.real_histories`; this module asks the adapters for slates and
-turns them into responsiveness with paired-bootstrap CIs.
+turns them into responsiveness with paired-bootstrap CIs. Slates are scored by every kind of
+:data:`simulator.similarity.SIMILARITY_KINDS` on the data set's
+:class:`~simulator.similarity.ItemAttributes` (built according to ``content_rule``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from recommenders.datasets import InteractionData
 from simulator.responsiveness.output import FLOAT_FORMAT, package_versions
 from simulator.responsiveness.plots import plot_responsiveness
 from simulator.responsiveness.real_histories import (
-    CONTENT_RULES,
     SUMMARY_COLUMNS,
     RealHistories,
     RealHistoryConfig,
@@ -31,44 +32,8 @@ from simulator.responsiveness.real_histories import (
     branch_feedback,
     select_users,
 )
-from simulator.responsiveness.simulated import SIMILARITY_KINDS, summarize_branches
-
-
-def shares_genre(slates: np.ndarray, x_k: np.ndarray, cluster_matrix: np.ndarray) -> np.ndarray:
-    """Share of each slate's items sharing >= 1 genre with the row's x_k; NaN if x_k has none.
-
-    ``slates`` (n, S) item ids, ``x_k`` (n,), ``cluster_matrix`` bool
-    (n_items, n_genres). Returns float64 (n,) in [0, 1].
-    """
-    anchor = cluster_matrix[x_k]  # (n, G)
-    similar = (cluster_matrix[slates] & anchor[:, None, :]).any(axis=2)
-    share = similar.mean(axis=1)
-    return np.where(anchor.any(axis=1), share, np.nan)
-
-
-def same_attribute(slates: np.ndarray, x_k: np.ndarray, attribute: np.ndarray) -> np.ndarray:
-    """Share of each slate's items whose ``attribute`` equals x_k's; NaN where x_k's is -1.
-
-    For the creator (director) and the primary genre, where -1 means unknown:
-    such an x_k has no defined similarity, and an unknown slate item never
-    matches a known x_k.
-    """
-    anchor = attribute[x_k]
-    share = (attribute[slates] == anchor[:, None]).mean(axis=1)
-    return np.where(anchor >= 0, share, np.nan)
-
-
-def slate_similarity(
-    slates: np.ndarray, x_k: np.ndarray, data: InteractionData, content_rule: str = "any"
-) -> dict[str, np.ndarray]:
-    """``{"content": ..., "creator": ...}`` shares for each slate against its x_k."""
-    if content_rule == "any":
-        content = shares_genre(slates, x_k, data.cluster_matrix)
-    elif content_rule == "primary":
-        content = same_attribute(slates, x_k, data.cluster)
-    else:
-        raise ValueError(f"content_rule must be one of {CONTENT_RULES}, got {content_rule!r}")
-    return {"content": content, "creator": same_attribute(slates, x_k, data.creator)}
+from simulator.responsiveness.simulated import summarize_branches
+from simulator.similarity import SIMILARITY_KINDS, ItemAttributes, similarities
 
 
 def _repeats(batch: HistoryBatch, slates: np.ndarray, n_items: int) -> np.ndarray:
@@ -91,8 +56,9 @@ class RealHistoryRun:
             ``user_id`` (the data set's), ``branch, step`` (k + 1: the slate
             after x_k), ``x_k, x_k_item_id, x_k_rating`` (the real rating),
             ``x_k_cluster`` (primary genre), ``x_k_creator`` (-1 unknown),
-            ``content, creator`` (shares in [0, 1], NaN where undefined) and
-            ``repeats`` (slate items already in the history; 0 expected).
+            one column per similarity kind (:data:`simulator.similarity.SIMILARITY_KINDS`:
+            shares in [0, 1], NaN where undefined) and ``repeats`` (slate items
+            already in the history; 0 expected).
         summary: :func:`summarize_real` of ``per_user``.
         selection: the measured users and those left out.
         wall_seconds: forking, serving and scoring, bootstrap excluded.
@@ -131,6 +97,7 @@ def measure_real_responsiveness(
     codes = branch_feedback(config, data.rule)
     users = selection.users
     n, n_b = len(users), len(codes)
+    attributes = ItemAttributes.from_interactions(data, config.content_rule)
     sims = {kind: np.full((n_b, n), np.nan) for kind in SIMILARITY_KINDS}
     repeats = np.zeros((n_b, n), np.int64)
     lengths = np.zeros(n, np.int64)
@@ -151,9 +118,7 @@ def measure_real_responsiveness(
             recommend_seconds += time.perf_counter() - tick
             calls += 1
             slates = validate_slates(slates, len(batch), config.slate_size, data.n_items, name)
-            for kind, values in slate_similarity(
-                slates, fork.x_k, data, config.content_rule
-            ).items():
+            for kind, values in similarities(slates, fork.x_k, attributes).items():
                 sims[kind][b, rows] = values
             repeats[b, rows] = _repeats(batch, slates, data.n_items)
             if progress is not None:
@@ -183,8 +148,8 @@ def summarize_real(per_user: pd.DataFrame, config: RealHistoryConfig) -> pd.Data
     """Responsiveness with paired CIs per model, non-reference branch and kind.
 
     :func:`simulator.responsiveness.simulated.summarize_branches` with one step label,
-    ``config.step``: users whose x_k has no genre or an unknown director are
-    undefined (NaN) for that kind and left out of it.
+    ``config.step``: users whose x_k lacks the attribute a kind compares (no genre,
+    an unknown director) are undefined (NaN) for that kind and left out of it.
     """
     table = summarize_branches(
         per_user,
@@ -226,8 +191,9 @@ def write_real_run(
 
     Each file is written atomically. ``run.json`` records the config, the
     data set (name, fingerprint, sizes, rating rule), how many users were
-    left out and why (too short; per kind, undefined similarity), the branch
-    feedback codes, package versions and per-model wall times.
+    left out and why (too short; per kind, undefined similarity), what each
+    similarity kind counts, the branch feedback codes, package versions and
+    per-model wall times.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -249,6 +215,7 @@ def write_real_run(
             **selection.to_dict(),
             "undefined": {kind: int(reference[kind].isna().sum()) for kind in SIMILARITY_KINDS},
         },
+        "similarity": {name: kind.description for name, kind in SIMILARITY_KINDS.items()},
         "branches": {b: Feedback(c).name for b, c in zip(config.branches, codes, strict=True)},
         "seed": config.seed,
         "versions": package_versions(),
@@ -279,9 +246,6 @@ __all__ = [
     "RealHistoryRun",
     "compare_real",
     "measure_real_responsiveness",
-    "same_attribute",
-    "shares_genre",
-    "slate_similarity",
     "summarize_real",
     "write_real_run",
 ]

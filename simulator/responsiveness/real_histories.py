@@ -13,7 +13,8 @@ history can be forked exactly as a simulated one is:
    1 for the treatment branch B) and x_k's logged dwell. The branches are
    identical except for the feedback code of that last event;
 3. ask the recommender for the next slate of each branch (the slate for step
-   k+1) and score it against x_k:
+   k+1) and score it against x_k by every kind of :data:`simulator.similarity.SIMILARITY_KINDS`
+   (computed on :meth:`simulator.similarity.ItemAttributes.from_interactions`):
 
    * ``content``: share of the slate's items that share at least one genre
      with x_k (rule ``"any"``: item j is similar when
@@ -58,8 +59,8 @@ import numpy as np
 
 from recommenders import PAD, Feedback, HistoryBatch
 from recommenders.datasets import InteractionData, RatingRule
+from simulator.similarity import CONTENT_RULES
 
-CONTENT_RULES = ("any", "primary")
 SUMMARY_COLUMNS = (
     "model",
     "reference",

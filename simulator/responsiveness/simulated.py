@@ -11,8 +11,9 @@ For each simulated user:
    for x_k;
 3. each branch asks the recommender for the slate at step k+1 (and, with
    ``horizon > 1``, keeps following the trajectory policy to k+h); the
-   similarity of a slate is the share of its items in the same content
-   cluster (``content``) or by the same creator (``creator``) as x_k.
+   similarity of a slate is, for every kind of :data:`simulator.similarity.SIMILARITY_KINDS`,
+   the share of its items related to x_k (``content``: in x_k's content
+   cluster; ``creator``: by x_k's creator).
 
 Responsiveness of branch B against the reference A, per kind and step::
 
@@ -37,11 +38,10 @@ from agents import LogitChoice, RandomTrajectory
 from recommenders import HistoryBatch, RecommenderAdapter
 from simulator.bootstrap import relative_change_ci
 from simulator.engine.cohort import Cohort
-from simulator.engine.service import RecommenderService, ServiceStats, slate_similarity
+from simulator.engine.service import RecommenderService, ServiceStats
 from simulator.responsiveness.branches import DEFAULT_BRANCHES, BranchAction, parse_branches
+from simulator.similarity import SIMILARITY_KINDS, ItemAttributes, similarities
 from simulator.world.world import World
-
-SIMILARITY_KINDS = ("content", "creator")
 
 
 @dataclass(frozen=True)
@@ -150,18 +150,16 @@ class SlateEvent:
 
 @dataclass
 class _Record:
-    """Similarities per (branch, horizon step, user) and the forked items x_k."""
+    """Similarities per kind, each (branch, horizon step, user), and the forked items x_k."""
 
-    content: np.ndarray
-    creator: np.ndarray
+    shares: dict[str, np.ndarray]
     x_k: np.ndarray
 
 
 def _user_cohort(
-    env, cohort, service, world, model, policy, config, actions, record, delay, tick, on_slate
+    env, cohort, service, attributes, model, policy, config, actions, record, delay, tick, on_slate
 ):
     """One cohort's life: k-1 random steps, the k-th item, the fork, the observed slates."""
-    corpus = world.corpus
     keys = model.keys
     users = cohort.users
     rows = np.arange(len(users))
@@ -195,12 +193,8 @@ def _user_cohort(
             slates = request.value
             if on_slate is not None:
                 on_slate(SlateEvent(users, step + 1, b, histories[b], slates))
-            record.content[b, h, users] = slate_similarity(
-                slates, corpus.cluster, corpus.cluster[x_k]
-            )
-            record.creator[b, h, users] = slate_similarity(
-                slates, corpus.creator, corpus.creator[x_k]
-            )
+            for kind, values in similarities(slates, x_k, attributes).items():
+                record.shares[kind][b, h, users] = values
             tick(len(users))
             if h + 1 < config.horizon:
                 # Same keys in every branch: only the slates, never the draws, differ.
@@ -239,10 +233,10 @@ def measure_responsiveness(
     )
     n, h = config.n_users, config.horizon
     record = _Record(
-        content=np.full((len(actions), h, n), np.nan),
-        creator=np.full((len(actions), h, n), np.nan),
+        shares={kind: np.full((len(actions), h, n), np.nan) for kind in SIMILARITY_KINDS},
         x_k=np.full(n, -1, np.int64),
     )
+    attributes = ItemAttributes.from_corpus(world.corpus)
     steps_done = [0]
 
     def tick(count: int) -> None:
@@ -259,7 +253,7 @@ def measure_responsiveness(
                 env,
                 cohort,
                 service,
-                world,
+                attributes,
                 model,
                 policy,
                 config,
@@ -278,8 +272,8 @@ def measure_responsiveness(
 
 
 def _per_user_table(name, world, actions, record, config) -> pd.DataFrame:
-    """Long table: one row per (user, branch, step) with both similarities."""
-    n_b, h, n = record.content.shape
+    """Long table: one row per (user, branch, step) with one column per similarity kind."""
+    n_b, h, n = len(actions), config.horizon, len(record.x_k)
     branch = np.repeat(np.arange(n_b), h * n)
     step = np.tile(np.repeat(np.arange(h), n), n_b)
     user = np.tile(np.arange(n), n_b * h)
@@ -293,8 +287,7 @@ def _per_user_table(name, world, actions, record, config) -> pd.DataFrame:
             "x_k": x_k,
             "x_k_cluster": world.corpus.cluster[x_k],
             "x_k_creator": world.corpus.creator[x_k],
-            "content": record.content.ravel(),
-            "creator": record.creator.ravel(),
+            **{kind: record.shares[kind].ravel() for kind in SIMILARITY_KINDS},
         }
     )
 
@@ -317,12 +310,19 @@ def summarize_branches(
     """Paired relative change of each non-reference branch (``branches[0]`` is the reference).
 
     One row per model, step, branch and kind, from a per-user table with columns
-    ``model, user, branch, step`` and one per kind. A user whose similarity is
+    ``model, user, branch, step`` and one per registered kind
+    (:data:`simulator.similarity.SIMILARITY_KINDS`, in its order). A user whose similarity is
     undefined (NaN) in either branch is left out of that kind; ``n`` counts the
     users that enter. With fewer than 2 the row is NaN and ``method`` says why.
     ``step`` given: all rows form one step of that label (e.g. real histories,
     where users fork at different positions).
     """
+    missing = [kind for kind in SIMILARITY_KINDS if kind not in per_user.columns]
+    if missing:
+        raise ValueError(
+            f"per-user table lacks the similarity column(s) {missing} (registered kinds: "
+            f"{list(SIMILARITY_KINDS)}); measure again to add them"
+        )
     rows = []
     reference = branches[0]
     steps = per_user["step"] if step is None else pd.Series(step, index=per_user.index)
@@ -382,7 +382,6 @@ def total_user_steps(config: ResponsivenessConfig) -> int:
 
 
 __all__ = [
-    "SIMILARITY_KINDS",
     "BranchAction",
     "ResponsivenessConfig",
     "ResponsivenessRun",

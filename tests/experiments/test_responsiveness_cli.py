@@ -4,7 +4,7 @@ import os
 import pandas as pd
 import pytest
 
-from simulator import World
+from simulator import SIMILARITY_KINDS, World
 
 FULL = os.environ.get("RESP_FULL") == "1"
 SMALL = ["--n-users", "40", "--k", "5", "--n-resamples", "200", "--no-progress"]
@@ -41,13 +41,14 @@ def test_smoke_writes_every_output(responsiveness_cli, tmp_path, capsys):
     assert (out / "responsiveness.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = pd.read_csv(out / "responsiveness.csv")
     assert list(table["model"].unique()) == ["popularity", "filter:popularity"]
-    assert set(table["kind"]) == {"content", "creator"}
+    assert list(dict.fromkeys(table["kind"])) == list(SIMILARITY_KINDS)  # every kind, in order
     assert sorted(table["step"].unique()) == [6, 7, 8]
     per_user = pd.read_csv(out / "per_user.csv.gz")
     assert len(per_user) == 2 * 40 * 2 * 3  # models x users x branches x steps
     record = json.loads((out / "run.json").read_text())
     assert record["config"]["k"] == 5 and record["seed"] == 0
     assert "torch" in record["versions"] and record["world"]["fingerprint"]
+    assert list(record["similarity"]) == list(SIMILARITY_KINDS)
     printed = capsys.readouterr().out
     assert "filter:popularity" in printed and "95% CI" in printed
 

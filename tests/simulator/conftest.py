@@ -3,7 +3,8 @@ import dataclasses
 import pytest
 
 from agents import PopulationConfig
-from simulator import CorpusConfig, World, WorldConfig
+from simulator import CorpusConfig, World, WorldConfig, similarity
+from simulator.similarity import SimilarityKind, same_content, same_creator, share_of
 
 SMALL = WorldConfig(
     seed=3,
@@ -23,3 +24,16 @@ def static_world() -> World:
     """The small world with static users (no session momentum)."""
     response = dataclasses.replace(SMALL.response, momentum_weight=0.0)
     return World.generate(dataclasses.replace(SMALL, response=response))
+
+
+@pytest.fixture
+def extra_kind(monkeypatch):
+    """One more similarity kind, registered for one test as an entry of simulator.similarity is."""
+    kind = SimilarityKind(
+        "creator_or_content",
+        share_of(same_creator, same_content),
+        "#55A868",
+        "share of the slate by x_k's creator or in a content cluster of x_k",
+    )
+    monkeypatch.setitem(similarity._REGISTRY, kind.name, kind)
+    return kind

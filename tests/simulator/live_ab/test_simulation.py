@@ -9,7 +9,17 @@ from agents import UserModel
 from agents.response import DISLIKE, LIKE, POSITIVE, SKIP
 from experiments.published import LIVE_AB
 from recommenders import FeedbackFilter, PopularityAdapter, RandomAdapter, RecommenderAdapter
-from simulator.live_ab.metrics import METRIC_NAMES, compare_arms, entropy_nats
+from simulator.live_ab import metrics
+from simulator.live_ab.metrics import (
+    METRIC_NAMES,
+    METRICS,
+    USER_DAY_COLUMNS,
+    EventCount,
+    Metric,
+    check_metrics,
+    compare_arms,
+    entropy_nats,
+)
 from simulator.live_ab.plots import plot_live_ab
 from simulator.live_ab.simulation import LiveABConfig, _LiveUsers, run_live_ab
 
@@ -208,7 +218,8 @@ def test_record_counts_repeats_across_days(small_world):
     users.record(rows, np.array([1, 3]), np.array([DISLIKE, LIKE]), np.array([0.5, 0.8]))
     assert users.counts["repeat_dislikes"].tolist() == [1, 0]
     assert users.counts["dislikes"].tolist() == [2, 0]
-    assert users.enjoyment.tolist() == [0.0, 0.8]
+    assert users.counts["enjoyment"].tolist() == [0.0, 0.8]
+    assert users.counts["skips"].tolist() == [0, 1] and users.counts["likes"].tolist() == [0, 1]
     np.testing.assert_allclose(users.satisfaction(), [-1.0, 0.5])
     users.start_day()  # the creator memory outlives the day; the counters do not
     users.record(np.array([0]), np.array([2]), np.array([DISLIKE]), np.array([0.3]))
@@ -217,6 +228,12 @@ def test_record_counts_repeats_across_days(small_world):
     assert users.lengths.tolist() == [4, 2]
     recent = users.recent(np.array([0, 1]), 3)
     assert recent.items.tolist() == [[3, 2, -1], [-1, -1, -1]]  # today's session only
+    # User 1 skipped creator 1 (item 2) on day 1, so a skip of creator 1 today repeats;
+    # a like (item 3, day 1) is remembered as a like only: a dislike there is no repeat.
+    users.record(np.array([1]), np.array([3]), np.array([SKIP]), np.array([0.1]))
+    users.record(np.array([1]), np.array([2]), np.array([DISLIKE]), np.array([0.1]))
+    assert users.counts["repeat_skips"].tolist() == [0, 1]
+    assert users.counts["repeat_dislikes"].tolist() == [1, 0]
 
 
 def _hand_table(arm_name: str = "t") -> pd.DataFrame:
@@ -228,7 +245,8 @@ def _hand_table(arm_name: str = "t") -> pd.DataFrame:
         for i in range(6):
             day, user = 1 + i // 3, i % 3
             consumed = data["consumed"][i]
-            row = dict.fromkeys(("repeat_dislikes", "skips", "repeat_skips", "churned"), 0)
+            # Every counter column not set below is 0, whatever COUNTERS declares.
+            row = dict.fromkeys(USER_DAY_COLUMNS, 0)
             row.update(
                 arm=name,
                 day=day,
@@ -316,3 +334,53 @@ def test_plot_writes_png_and_pdf(pop_vs_filter, tmp_path):
     assert paths[1].read_bytes()[:5] == b"%PDF-"
     with pytest.raises(ValueError, match="lacks column"):
         plot_live_ab(pop_vs_filter.daily.drop(columns="ci_low"), tmp_path / "bad")
+
+
+def test_table_columns_and_metrics_keep_their_order(pop_vs_filter):
+    # The order of the runs already written; a column or metric added may go anywhere.
+    columns = (
+        *("arm", "day", "user", "active", "prev_active", "churned", "consumed", "has_items"),
+        *("dislikes", "repeat_dislikes", "skips", "repeat_skips", "likes", "enjoyment"),
+        *("diversity", "satisfaction"),
+    )
+    assert tuple(c for c in USER_DAY_COLUMNS if c in columns) == columns
+    assert list(pop_vs_filter.users.columns) == list(USER_DAY_COLUMNS)
+    metrics = (
+        *("dislike_rate", "repeat_dislike_rate", "skip_rate", "repeat_skip_rate"),
+        *("enjoyment", "diversity", "consumed", "active", "churn"),
+    )
+    assert tuple(m for m in METRIC_NAMES if m in metrics) == metrics
+    assert "enjoyed" not in USER_DAY_COLUMNS  # counted for satisfaction, not a column
+
+
+def test_a_metric_must_be_a_ratio_of_declared_columns():
+    check_metrics(METRICS, USER_DAY_COLUMNS)
+    bad = (*METRICS, Metric("watch_rate", "likes", "watched", "likes per watched item"))
+    with pytest.raises(ValueError, match="'watch_rate': 'watched' is not a per-user-day column"):
+        check_metrics(bad, USER_DAY_COLUMNS)
+    with pytest.raises(ValueError, match="'enjoyed' is not a per-user-day column"):
+        check_metrics((Metric("x", "enjoyed", None, ""),), USER_DAY_COLUMNS)
+    with pytest.raises(ValueError, match="metric names repeat"):
+        check_metrics((*METRICS, METRICS[0]), USER_DAY_COLUMNS)
+
+
+def test_an_added_counter_and_metric_reach_the_tables(small_world, monkeypatch):
+    """One EventCount and one Metric entry: a column, per-day and pooled rows, counted right."""
+    counter = EventCount("long_dwells", lambda e: e.dwell >= 0.9, "events watched >= 90%")
+    metric = Metric("long_dwell_rate", "long_dwells", "consumed", "per consumed item")
+    monkeypatch.setattr(metrics, "COUNTERS", (*metrics.COUNTERS, counter))
+    monkeypatch.setattr(metrics, "METRICS", (*metrics.METRICS, metric))
+    arms = {
+        "baseline": PopularityAdapter(small_world.corpus),
+        "random": RandomAdapter(small_world.corpus),
+    }
+    result = run_live_ab(small_world, arms, config(), progress=False)
+    assert list(result.users.columns) == [*USER_DAY_COLUMNS, "long_dwells"]
+    for arm, histories in result.histories.items():
+        counted = result.users[result.users["arm"] == arm].groupby("user")["long_dwells"].sum()
+        dwell = np.where(histories.mask, histories.dwell, 0.0)
+        np.testing.assert_array_equal(counted.to_numpy(), (dwell >= 0.9).sum(axis=1))
+    assert result.summary["metric"].iloc[-1] == "long_dwell_rate"
+    assert (result.daily["metric"] == "long_dwell_rate").sum() == FAST["n_days"]
+    row = result.summary.set_index("metric").loc["long_dwell_rate"]
+    assert 0 < row["mean_baseline"] < 1 and row["n"] > 0

@@ -10,9 +10,6 @@ from simulator.adapter_specs import build_real_adapter
 from simulator.responsiveness.real import (
     compare_real,
     measure_real_responsiveness,
-    same_attribute,
-    shares_genre,
-    slate_similarity,
     summarize_real,
 )
 from simulator.responsiveness.real_histories import (
@@ -187,44 +184,6 @@ def test_select_users_caps_with_the_seed_and_counts_the_left_out(data):
     assert len(everyone.users) == data.n_users and everyone.n_too_short == 0
     with pytest.raises(ValueError, match="no user has k = 99 events"):
         select_users(histories, RealHistoryConfig(k=99))
-
-
-# --- similarity rules -------------------------------------------------------------------
-
-
-def test_content_similarity_is_any_shared_genre_and_creator_needs_a_known_director():
-    # Genres: x = item 0 is {0, 2}; items 1..4: {2}, {1}, {0, 1}, {}; item 5 has none.
-    matrix = np.zeros((6, 3), bool)
-    matrix[0, [0, 2]] = True
-    matrix[1, 2] = matrix[2, 1] = True
-    matrix[3, [0, 1]] = True
-    slates = np.array([[1, 2, 3, 4], [1, 2, 3, 4]])
-    share = shares_genre(slates, np.array([0, 5]), matrix)
-    assert share[0] == 0.5  # items 1 and 3 overlap with {0, 2}; 2 and 4 do not
-    assert np.isnan(share[1])  # x_k without a genre: undefined, not 0
-    # Creators: -1 unknown. x_k = item 0 (director 7): items 1 (7) and 4 (7) match,
-    # item 2 (-1) never matches; x_k = item 2 (unknown): undefined.
-    creator = np.array([7, 7, -1, 3, 7, 3])
-    same = same_attribute(slates, np.array([0, 2]), creator)
-    assert same[0] == 0.5 and np.isnan(same[1])
-
-
-def test_slate_similarity_rules_on_loaded_data(data):
-    x_k = np.array([0, 0])
-    slates = np.array([np.arange(1, 11), np.arange(11, 21)])
-    matrix = data.cluster_matrix
-    expected_any = [matrix[row][:, matrix[0]].any(axis=1).mean() for row in slates]
-    any_rule = slate_similarity(slates, x_k, data, "any")
-    np.testing.assert_allclose(any_rule["content"], expected_any)
-    primary = slate_similarity(slates, x_k, data, "primary")
-    np.testing.assert_allclose(
-        primary["content"], (data.cluster[slates] == data.cluster[0]).mean(axis=1)
-    )
-    # Any overlap includes the same primary genre, so it is never smaller.
-    assert np.all(any_rule["content"] >= primary["content"])
-    np.testing.assert_allclose(
-        any_rule["creator"], (data.creator[slates] == data.creator[0]).mean(axis=1)
-    )
 
 
 # --- measurements -----------------------------------------------------------------------
