@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from recommenders import PopularityAdapter
 from recommenders.datasets import load_interactions
 from simulator import ResponsivenessConfig, measure_responsiveness
-from simulator.real_history_adapters import build_real_adapter
+from simulator.adapter_specs import build_real_adapter
 from simulator.responsiveness import plots
 from simulator.responsiveness.plots import plot_responsiveness
 from simulator.responsiveness.real import measure_real_responsiveness, write_real_run
