@@ -34,7 +34,7 @@ from recommenders.variants import get_variant
 from simulator import ResponsivenessConfig, World
 from simulator.adapter_specs import build_adapter
 from simulator.logs import LogConfig, make_logs
-from simulator.responsiveness.output import package_versions
+from simulator.records import package_versions
 from simulator.throughput import protocol_throughput
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")

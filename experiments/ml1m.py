@@ -74,7 +74,8 @@ from recommenders.sequences import LogError, Sequences
 from recommenders.training.learning_curve import plot_learning_curves
 from recommenders.variants import RATING_NEGATIVE_WEIGHT as NEGATIVE_WEIGHT
 from simulator.adapter_specs import build_real_adapter
-from simulator.responsiveness.output import format_table, package_versions
+from simulator.records import package_versions
+from simulator.responsiveness.output import format_table
 from simulator.responsiveness.real import compare_real, write_real_run
 from simulator.responsiveness.real_histories import RealHistoryConfig
 

@@ -113,7 +113,12 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "
     return atomic_write_bytes(path, text.encode(encoding))
 
 
-def atomic_write_csv(path: str | os.PathLike[str], frame, float_format: str = "%.6f") -> None:
+FLOAT_FORMAT = "%.6f"
+"""The float format of result tables: fixed, so the same numbers give the same bytes, and
+six decimals, so shares and relative changes (fractions) keep a 1e-6 resolution."""
+
+
+def atomic_write_csv(path: str | os.PathLike[str], frame, float_format: str = FLOAT_FORMAT) -> None:
     """Write a pandas DataFrame as CSV (gzip when ``path`` ends in .gz), atomically.
 
     The bytes depend only on the frame: fixed float format, ``\\n`` line ends,

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.paper.tables import md_table
 from recommenders.atomic import atomic_write_csv
 
 COLUMNS = (
@@ -71,14 +72,13 @@ def markdown(table: pd.DataFrame) -> str:
         "wall_seconds": "wall s",
         "sequences_per_second": "seq/s",
     }
-    lines = [
-        "| " + " | ".join(columns.values()) + " |",
-        "|" + "---|" * len(columns),
-    ]
-    for _, row in table.iterrows():
-        cells = [_cell(column, row[column]) for column in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    cells = pd.DataFrame(
+        {
+            label: [_cell(column, value) for value in table[column]]
+            for column, label in columns.items()
+        }
+    )
+    return md_table(cells)
 
 
 def _cell(column: str, value) -> str:

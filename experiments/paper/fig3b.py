@@ -31,8 +31,8 @@ import pandas as pd
 
 from experiments.paper.plots import POOLED, plot_seed_bars
 from experiments.paper.study import (
-    FLOAT_FORMAT,
     PAPER_FIG3B,
+    STUDY_FLOAT_FORMAT,
     StudyConfig,
     WorldRun,
     checkpoint_metrics,
@@ -46,7 +46,7 @@ from experiments.paper.study import (
     write_json,
 )
 from recommenders.atomic import atomic_write_csv
-from simulator.responsiveness.output import package_versions
+from simulator.records import package_versions
 from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
 from simulator.responsiveness.simulated import summarize
 
@@ -135,8 +135,8 @@ def _measure_cached(
         return pd.read_csv(summary_path), pd.read_csv(users_path), seconds
     start = time.perf_counter()
     summary, users, seconds = measure_world(run, config, device, progress)
-    atomic_write_csv(summary_path, summary, FLOAT_FORMAT)
-    atomic_write_csv(users_path, users, FLOAT_FORMAT)
+    atomic_write_csv(summary_path, summary, STUDY_FLOAT_FORMAT)
+    atomic_write_csv(users_path, users, STUDY_FLOAT_FORMAT)
     write_json(folder / "measure.json", {"stamp": stamp, "seconds": seconds})
     seconds["measure"] = time.perf_counter() - start
     # Read back what was written so a fresh and a cached run aggregate identical numbers.
@@ -153,7 +153,7 @@ def _pooled_cached(
     stamp = {"seeds": list(config.seeds), "measurements": stamps}
     path = out / "pooled.csv"
     if not is_current(out / "pooled.json", stamp, path):
-        atomic_write_csv(path, _pooled(per_user, config), FLOAT_FORMAT)
+        atomic_write_csv(path, _pooled(per_user, config), STUDY_FLOAT_FORMAT)
         write_json(out / "pooled.json", stamp)
     return pd.read_csv(path, dtype={"seed": str})
 
@@ -175,7 +175,7 @@ def _write(
 ) -> dict[str, Path]:
     paths = {}
     for name, frame in (("fig3b.csv", table), ("checks.csv", checks), ("models.csv", models)):
-        atomic_write_csv(out / name, frame, FLOAT_FORMAT)
+        atomic_write_csv(out / name, frame, STUDY_FLOAT_FORMAT)
         paths[name] = out / name
     first = table["step"].min()
     m = config.measure

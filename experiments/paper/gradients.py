@@ -391,7 +391,8 @@ def plot_instability(frame: pd.DataFrame, path_stem: str | os.PathLike[str]) -> 
 
 
 GRID = np.unique(np.concatenate([np.logspace(-12, -1, 45), [0.2, 0.3, 0.5, 0.7, 0.9, 0.99, 0.999]]))
-CSV_FORMAT = "%.10g"
+GRADIENT_FLOAT_FORMAT = "%.10g"
+"""Ten significant digits: gradients near p -> 0 span twelve orders of magnitude."""
 
 
 def write_gradient_study(
@@ -410,8 +411,8 @@ def write_gradient_study(
     table = gradient_table(GRID, n_items=n_items)
     frame = training_instability(n_steps=steps, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_csv(out / "gradients.csv", table, float_format=CSV_FORMAT)
+    atomic_write_csv(out / "gradients.csv", table, float_format=GRADIENT_FLOAT_FORMAT)
     plot_gradients(table, out / "gradients")
-    atomic_write_csv(out / "instability.csv", frame, float_format=CSV_FORMAT)
+    atomic_write_csv(out / "instability.csv", frame, float_format=GRADIENT_FLOAT_FORMAT)
     plot_instability(frame, out / "instability")
     return table, frame

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.paper.study import (
-    FLOAT_FORMAT,
+    STUDY_FLOAT_FORMAT,
     StudyConfig,
     is_current,
     measure_stamp,
@@ -139,7 +139,7 @@ def run_sensitivity(
             on_point(point)
         frames.append(_point_rows(base, point, out, overwrite, device, epoch, measure_progress))
     table = pd.concat(frames, ignore_index=True)
-    atomic_write_csv(out / "sensitivity.csv", table, FLOAT_FORMAT)
+    atomic_write_csv(out / "sensitivity.csv", table, STUDY_FLOAT_FORMAT)
     return table
 
 
@@ -165,7 +165,7 @@ def _point_rows(base, point, out, overwrite, device, epoch, measure_progress) ->
                 row[f"{model}_high"] = by.loc[model, "ci_high"]
             row["ordering_holds"] = bool(checks.loc[kind, "holds"])
             records.append(row)
-        atomic_write_csv(folder / "point.csv", pd.DataFrame(records), FLOAT_FORMAT)
+        atomic_write_csv(folder / "point.csv", pd.DataFrame(records), STUDY_FLOAT_FORMAT)
         write_json(folder / "point.json", stamp)
         rows = pd.read_csv(folder / "point.csv")
     rows.insert(0, "value", point.value)

@@ -48,7 +48,9 @@ from simulator.logs import LogConfig, make_logs
 from simulator.responsiveness.simulated import ResponsivenessConfig, measure_responsiveness
 from simulator.world.world import World, WorldConfig
 
-FLOAT_FORMAT = "%.6g"
+STUDY_FLOAT_FORMAT = "%.6g"
+"""Six significant digits: the study's tables mix counts, dislike rates near 1e-3 and
+relative changes, which a fixed number of decimals would round away or pad."""
 FILTER_NAME = "filter:baseline"
 STUDY_BRANCHES = ("long_dwell", "long_dwell+dislike", "skip")
 

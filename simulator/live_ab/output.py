@@ -25,10 +25,9 @@ import pandas as pd
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from simulator.live_ab.plots import plot_live_ab
 from simulator.live_ab.simulation import LiveABResult
-from simulator.responsiveness.output import OutputExistsError, package_versions
+from simulator.records import OutputExistsError, package_versions
 from simulator.world.world import World
 
-FLOAT_FORMAT = "%.6f"
 CSV_FILES = ("live_ab_daily.csv", "live_ab_summary.csv", "live_ab_users.csv.gz")
 RESULT_FILES = (*CSV_FILES, "live_ab.json", "live_ab.png", "live_ab.pdf")
 
@@ -56,9 +55,9 @@ def write_live_ab(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in CSV_FILES}
-    atomic_write_csv(paths["live_ab_daily.csv"], result.daily, FLOAT_FORMAT)
-    atomic_write_csv(paths["live_ab_summary.csv"], result.summary, FLOAT_FORMAT)
-    atomic_write_csv(paths["live_ab_users.csv.gz"], result.users, FLOAT_FORMAT)
+    atomic_write_csv(paths["live_ab_daily.csv"], result.daily)
+    atomic_write_csv(paths["live_ab_summary.csv"], result.summary)
+    atomic_write_csv(paths["live_ab_users.csv.gz"], result.users)
     dau = result.daily_active_users()
     record = {
         "command": sys.argv,

@@ -17,26 +17,19 @@ byte-identical tables.
 from __future__ import annotations
 
 import json
-import platform
 import sys
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
 from recommenders.atomic import atomic_write_csv, atomic_write_text
+from simulator.records import OutputExistsError, package_versions
 from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
 from simulator.responsiveness.simulated import ResponsivenessConfig, ResponsivenessRun
 from simulator.similarity import SIMILARITY_KINDS
 from simulator.world.world import World
 
-FLOAT_FORMAT = "%.6f"
 RESULT_FILES = ("responsiveness.csv", "per_user.csv.gz", "run.json")
-_PACKAGES = ("numpy", "torch", "simpy", "pandas", "scipy", "matplotlib", "tqdm")
-
-
-class OutputExistsError(ValueError):
-    """The output folder already holds results and overwriting was not asked for."""
 
 
 def check_output_dir(out: Path, overwrite: bool) -> None:
@@ -46,16 +39,6 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
         raise OutputExistsError(
             f"{out} already holds {', '.join(existing)}; pass --overwrite or choose another --out"
         )
-
-
-def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def summary_table(runs: list[ResponsivenessRun]) -> pd.DataFrame:
@@ -76,9 +59,9 @@ def write_run(
         "responsiveness.csv": out / "responsiveness.csv",
         "per_user.csv.gz": out / "per_user.csv.gz",
     }
-    atomic_write_csv(paths["responsiveness.csv"], table, FLOAT_FORMAT)
+    atomic_write_csv(paths["responsiveness.csv"], table)
     per_user = pd.concat([run.per_user for run in runs], ignore_index=True)
-    atomic_write_csv(paths["per_user.csv.gz"], per_user, FLOAT_FORMAT)
+    atomic_write_csv(paths["per_user.csv.gz"], per_user)
     record = {
         "command": sys.argv,
         "config": config.to_dict(),

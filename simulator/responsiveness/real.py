@@ -22,7 +22,7 @@ import pandas as pd
 from recommenders import Feedback, HistoryBatch, RecommenderAdapter, validate_slates
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import InteractionData
-from simulator.responsiveness.output import FLOAT_FORMAT, package_versions
+from simulator.records import package_versions
 from simulator.responsiveness.plots import plot_responsiveness
 from simulator.responsiveness.real_histories import (
     SUMMARY_COLUMNS,
@@ -200,9 +200,9 @@ def write_real_run(
     table = pd.concat([run.summary for run in runs], ignore_index=True)
     per_user = pd.concat([run.per_user for run in runs], ignore_index=True)
     paths = {"responsiveness.csv": out / "responsiveness.csv"}
-    atomic_write_csv(paths["responsiveness.csv"], table, FLOAT_FORMAT)
+    atomic_write_csv(paths["responsiveness.csv"], table)
     paths["per_user.csv.gz"] = out / "per_user.csv.gz"
-    atomic_write_csv(paths["per_user.csv.gz"], per_user, FLOAT_FORMAT)
+    atomic_write_csv(paths["per_user.csv.gz"], per_user)
     codes = branch_feedback(config, data.rule)
     selection = runs[0].selection
     first = runs[0].per_user
