@@ -20,12 +20,12 @@ from matplotlib.patches import Patch
 from recommenders.atomic import save_figure
 from simulator import SIMILARITY_KINDS
 from simulator.responsiveness.plots import (
-    _GROUP_COLORS,
     DPI,
+    GROUP_COLORS,
     Y_LABEL,
-    _limits,
-    _new_figure,
-    _wrap_label,
+    new_figure,
+    percent_limits,
+    wrap_label,
 )
 
 POOLED = "pooled"
@@ -57,9 +57,9 @@ def plot_seed_bars(
     kinds = [k for k in SIMILARITY_KINDS if k in set(table["kind"])]
     values = 100 * table[["relative_change", "ci_low", "ci_high"]].to_numpy(np.float64).ravel()
     paper_values = [100 * v for (m, _), v in paper.items() if m in models]
-    y_min, y_max = _limits(np.concatenate([values, np.asarray(paper_values, np.float64)]))
+    y_min, y_max = percent_limits(np.concatenate([values, np.asarray(paper_values, np.float64)]))
     width = 0.8 / len(seeds)
-    fig, axes = _new_figure(max(6.0, 1.2 + 1.1 * len(models) * len(kinds)), 4.6, ncols=len(kinds))
+    fig, axes = new_figure(max(6.0, 1.2 + 1.1 * len(models) * len(kinds)), 4.6, ncols=len(kinds))
     for ax, kind in zip(axes, kinds, strict=True):
         rows = table[table["kind"] == kind].set_index(["model", "seed"])
         for m, model in enumerate(models):
@@ -70,7 +70,7 @@ def plot_seed_bars(
                 x = m - 0.4 + width * (s + 0.5)
                 value = 100 * float(row["relative_change"])
                 low, high = 100 * float(row["ci_low"]), 100 * float(row["ci_high"])
-                color = _POOLED_COLOR if seed == POOLED else _GROUP_COLORS[s % 10]
+                color = _POOLED_COLOR if seed == POOLED else GROUP_COLORS[s % 10]
                 ax.bar(x, value, width=width * 0.92, color=color, alpha=0.85)
                 err = [[max(value - max(low, y_min), 0.0)], [max(min(high, y_max) - value, 0.0)]]
                 if np.isfinite(value) and np.isfinite(err).all():
@@ -83,7 +83,7 @@ def plot_seed_bars(
         ax.set_ylim(y_min, y_max)
     axes[0].set_ylabel(Y_LABEL)
     handles = [
-        Patch(color=_POOLED_COLOR if s == POOLED else _GROUP_COLORS[i % 10], label=_seed_label(s))
+        Patch(color=_POOLED_COLOR if s == POOLED else GROUP_COLORS[i % 10], label=_seed_label(s))
         for i, s in enumerate(seeds)
     ]
     if paper:
@@ -98,7 +98,7 @@ def plot_seed_bars(
 
 def _tick_label(model: str) -> str:
     """Variant names are long snake_case words: break after each '_' (and '/', ':')."""
-    return _wrap_label(model, 14).replace("_", "_\n") if len(model) > 12 else model
+    return wrap_label(model, 14).replace("_", "_\n") if len(model) > 12 else model
 
 
 def _seed_label(seed) -> str:
@@ -117,11 +117,11 @@ def plot_sensitivity(
     """
     parameters = list(dict.fromkeys(table["parameter"]))
     kinds = [k for k in SIMILARITY_KINDS if k in set(table["kind"])]
-    fig = _new_figure(3.2 * len(parameters), 3.0 * len(kinds), ncols=len(parameters))[0]
+    fig = new_figure(3.2 * len(parameters), 3.0 * len(kinds), ncols=len(parameters))[0]
     fig.clear()
     axes = fig.subplots(len(kinds), len(parameters), sharey=True, squeeze=False)
     cols = [c for m in models for c in (m, f"{m}_low", f"{m}_high")]
-    y_min, y_max = _limits(100 * table[cols].to_numpy(np.float64).ravel())
+    y_min, y_max = percent_limits(100 * table[cols].to_numpy(np.float64).ravel())
     for r, kind in enumerate(kinds):
         for c, parameter in enumerate(parameters):
             ax = axes[r][c]
@@ -133,7 +133,7 @@ def plot_sensitivity(
                 err = np.abs(
                     100 * rows[[f"{model}_low", f"{model}_high"]].to_numpy(np.float64).T - y
                 )
-                color = _GROUP_COLORS[m % 10]
+                color = GROUP_COLORS[m % 10]
                 ax.errorbar(x, y, yerr=err, color=color, marker="o", capsize=2, label=model)
                 broken = ~rows["ordering_holds"].to_numpy(bool)
                 ax.scatter(

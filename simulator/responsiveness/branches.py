@@ -17,11 +17,18 @@ LONG_DWELL = 1.0
 SHORT_DWELL = 0.05
 """Dwell of ``skip``: left almost at once."""
 
-_BASE = {
+BASE_ACTIONS: dict[str, tuple[Feedback, float]] = {
     "long_dwell": (Feedback.POSITIVE, LONG_DWELL),
     "skip": (Feedback.SKIP, SHORT_DWELL),
 }
-_MODIFIERS = {"dislike": Feedback.DISLIKE, "like": Feedback.LIKE, "dismiss": Feedback.DISMISS}
+"""Base actions by name: the feedback code and dwell they record for x_k. A new one is
+one entry here and is then accepted by both protocols' ``--branches``."""
+MODIFIERS: dict[str, Feedback] = {
+    "dislike": Feedback.DISLIKE,
+    "like": Feedback.LIKE,
+    "dismiss": Feedback.DISMISS,
+}
+"""Modifiers by name (``base+modifier``): the explicit feedback code that replaces the base's."""
 
 
 @dataclass(frozen=True)
@@ -36,20 +43,20 @@ class BranchAction:
     def parse(cls, name: str) -> BranchAction:
         """``long_dwell``, ``skip``, optionally ``+dislike`` / ``+like`` / ``+dismiss``."""
         base, *modifiers = name.strip().split("+")
-        if base not in _BASE:
+        if base not in BASE_ACTIONS:
             raise ValueError(
-                f"unknown branch action {name!r}: it must start with one of {sorted(_BASE)}"
+                f"unknown branch action {name!r}: it must start with one of {sorted(BASE_ACTIONS)}"
             )
-        feedback, dwell = _BASE[base]
+        feedback, dwell = BASE_ACTIONS[base]
         if len(modifiers) > 1:
             raise ValueError(f"branch action {name!r} has more than one modifier")
         for modifier in modifiers:
-            if modifier not in _MODIFIERS:
+            if modifier not in MODIFIERS:
                 raise ValueError(
                     f"unknown modifier {modifier!r} in branch action {name!r}; "
-                    f"choose from {sorted(_MODIFIERS)}"
+                    f"choose from {sorted(MODIFIERS)}"
                 )
-            feedback = _MODIFIERS[modifier]
+            feedback = MODIFIERS[modifier]
         return cls(name.strip(), feedback, dwell)
 
 

@@ -44,7 +44,7 @@ DPI = 150
 
 # Kinds not in the registry (a table from elsewhere) still get distinct colours.
 _OTHER_COLORS = ("#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
-_GROUP_COLORS = (
+GROUP_COLORS = (
     "#1f77b4",
     "#ff7f0e",
     "#2ca02c",
@@ -138,7 +138,7 @@ def _kind_colors(kinds: list[str]) -> dict[str, str]:
     return {k: SIMILARITY_KINDS[k].color if k in SIMILARITY_KINDS else next(others) for k in kinds}
 
 
-def _wrap_label(label: str, width: int = 28) -> str:
+def wrap_label(label: str, width: int = 28) -> str:
     """Break a long label (e.g. a checkpoint path) after '/' or ':' into lines of ~width."""
     lines, current = [], ""
     for part in re.split(r"(?<=[/:])", label):
@@ -150,7 +150,7 @@ def _wrap_label(label: str, width: int = 28) -> str:
     return "\n".join(lines)
 
 
-def _limits(values: np.ndarray) -> tuple[float, float]:
+def percent_limits(values: np.ndarray) -> tuple[float, float]:
     """y-limits (percent) spanning 0 and every finite value, with room for labels."""
     finite = values[np.isfinite(values)]
     low = min(0.0, float(finite.min())) if finite.size else 0.0
@@ -165,7 +165,7 @@ def _format_percent(value: float) -> str:
     return f"{value:+.1f}%"
 
 
-def _new_figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, list[Axes]]:
+def new_figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, list[Axes]]:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, ncols, sharey=True, squeeze=False)[0]
@@ -223,8 +223,8 @@ def plot_responsiveness(
 
     n_groups, n_kinds = len(prep.groups), len(prep.kinds)
     colors = _kind_colors(prep.kinds)
-    fig, (ax,) = _new_figure(max(4.5, 1.5 + 1.2 * n_groups * max(1, n_kinds) / 2), 4.0)
-    y_min, y_max = _limits(prep.rows[["value", "low", "high"]].to_numpy().ravel())
+    fig, (ax,) = new_figure(max(4.5, 1.5 + 1.2 * n_groups * max(1, n_kinds) / 2), 4.0)
+    y_min, y_max = percent_limits(prep.rows[["value", "low", "high"]].to_numpy().ravel())
     # An undefined value is drawn as a bar a quarter of the way to the axis
     # edge on the side the data lie: visible, and clearly not a measurement.
     na_height = 0.25 * (y_min if abs(y_min) > abs(y_max) else y_max)
@@ -300,7 +300,7 @@ def plot_responsiveness(
 
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_ylim(y_min, y_max)
-    labels = [_wrap_label(str(g)) for g in prep.groups]
+    labels = [wrap_label(str(g)) for g in prep.groups]
     longest = max((len(line) for g in labels for line in g.split("\n")), default=0)
     if n_groups * longest > 60:
         # Many or long model names would overlap: slant them.
@@ -347,10 +347,10 @@ def plot_horizon(
     rows = prep.rows
     steps = sorted(rows["step"].unique())
     first = steps[0]
-    y_min, y_max = _limits(rows[["value", "low", "high"]].to_numpy().ravel())
+    y_min, y_max = percent_limits(rows[["value", "low", "high"]].to_numpy().ravel())
 
     n_kinds = len(prep.kinds)
-    fig, axes = _new_figure(max(4.5, 1.0 + 3.5 * n_kinds), 4.0, ncols=n_kinds)
+    fig, axes = new_figure(max(4.5, 1.0 + 3.5 * n_kinds), 4.0, ncols=n_kinds)
     any_na = False
     handles: dict[str, Line2D] = {}
     for ax, kind in zip(axes, prep.kinds, strict=True):
@@ -358,7 +358,7 @@ def plot_horizon(
             sel = rows[(rows["kind"] == kind) & (rows["group"] == g)].sort_values("step")
             if sel.empty:
                 continue
-            color = _GROUP_COLORS[g % len(_GROUP_COLORS)]
+            color = GROUP_COLORS[g % len(GROUP_COLORS)]
             x = sel["step"].to_numpy(dtype=np.float64)
             value = sel["value"].to_numpy()
             (line,) = ax.plot(x, value, marker="o", markersize=4, color=color, label=label)

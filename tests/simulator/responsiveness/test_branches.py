@@ -2,7 +2,7 @@ import pytest
 
 from recommenders import Feedback
 from simulator import BranchAction, parse_branches
-from simulator.responsiveness.branches import LONG_DWELL, SHORT_DWELL
+from simulator.responsiveness.branches import BASE_ACTIONS, LONG_DWELL, MODIFIERS, SHORT_DWELL
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,16 @@ def test_parse(name, feedback, dwell):
 def test_bad_branches(names, match):
     with pytest.raises(ValueError, match=match):
         parse_branches(names)
+
+
+COMBINATIONS = [(base, modifier) for base in BASE_ACTIONS for modifier in (None, *MODIFIERS)]
+
+
+@pytest.mark.parametrize("base, modifier", COMBINATIONS)
+def test_every_registered_action_and_modifier_composes(base, modifier):
+    name = base if modifier is None else f"{base}+{modifier}"
+    action = BranchAction.parse(name)
+    base_feedback, dwell = BASE_ACTIONS[base]
+    assert action.dwell == dwell and 0.0 <= dwell <= 1.0
+    assert action.feedback == (base_feedback if modifier is None else MODIFIERS[modifier])
+    assert isinstance(action.feedback, Feedback)
