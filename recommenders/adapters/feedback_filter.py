@@ -82,7 +82,7 @@ class FeedbackFilter(RecommenderAdapter):
             # Exact wherever the request reaches the bound, so "stuck" below is never premature.
             unsure = pending[~exact[pending] & (capacity[pending] <= request[pending])]
             if unsure.size:
-                capacity[unsure] = self.n_items - _distinct_per_row(_take_rows(batch, unsure))
+                capacity[unsure] = self.n_items - _distinct_per_row(batch.take(unsure))
                 exact[unsure] = True
             # Never ask for fewer than k: if the inner cannot rank k items, it says so itself.
             request[pending] = np.minimum(request[pending], np.maximum(capacity[pending], k))
@@ -123,7 +123,7 @@ class FeedbackFilter(RecommenderAdapter):
 
         Returns the rows left short and how many items survived in each.
         """
-        sub = batch if rows.size == len(batch) else _take_rows(batch, rows)
+        sub = batch if rows.size == len(batch) else batch.take(rows)
         slates = validate_slates(
             self.inner.recommend(sub, size), rows.size, size, self.n_items, self.inner.name
         )
@@ -143,12 +143,6 @@ class FeedbackFilter(RecommenderAdapter):
         negative = batch.mask & np.isin(batch.feedback, self.feedback)
         rows, cols = np.nonzero(negative)
         return np.unique(rows * self.n_groups + self.group[batch.items[rows, cols]])
-
-
-def _take_rows(batch: HistoryBatch, rows: np.ndarray) -> HistoryBatch:
-    return HistoryBatch(
-        batch.items[rows], batch.feedback[rows], batch.dwell[rows], batch.lengths[rows]
-    )
 
 
 def _distinct_per_row(batch: HistoryBatch) -> np.ndarray:

@@ -196,10 +196,7 @@ class ItemKNNAdapter(ScoringAdapter):
             dense.append(start + need_dense)
         dense = np.concatenate(dense)
         if dense.size:
-            sub = HistoryBatch(
-                batch.items[dense], batch.feedback[dense], batch.dwell[dense], batch.lengths[dense]
-            )
-            out[dense] = self._recommend_dense(sub, k)
+            out[dense] = self._recommend_dense(batch.take(dense), k)
         return out
 
     def _recommend_block(

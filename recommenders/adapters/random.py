@@ -138,13 +138,7 @@ class RandomAdapter(ScoringAdapter):
             n_draws *= 4
         exhausted = np.concatenate(exhausted)
         if exhausted.size:
-            sub = HistoryBatch(
-                batch.items[exhausted],
-                batch.feedback[exhausted],
-                batch.dwell[exhausted],
-                batch.lengths[exhausted],
-            )
-            out[exhausted] = self._recommend_dense(sub, k)
+            out[exhausted] = self._recommend_dense(batch.take(exhausted), k)
         return out
 
     def _first_new(

@@ -4,6 +4,7 @@ import pytest
 
 from agents import PopulationConfig
 from simulator import CorpusConfig, World, WorldConfig, similarity
+from simulator.responsiveness import plots
 from simulator.similarity import SimilarityKind, same_content, same_creator, share_of
 
 SMALL = WorldConfig(
@@ -37,3 +38,17 @@ def extra_kind(monkeypatch):
     )
     monkeypatch.setitem(similarity._REGISTRY, kind.name, kind)
     return kind
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """Record the Figure each plot function saves, still writing the files."""
+    figures: list = []
+    save = plots.save_figure
+
+    def recording_save(fig, path_stem, dpi=plots.DPI):
+        figures.append(fig)
+        return save(fig, path_stem, dpi=dpi)
+
+    monkeypatch.setattr(plots, "save_figure", recording_save)
+    return figures

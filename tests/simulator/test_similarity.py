@@ -12,7 +12,6 @@ from recommenders import PopularityAdapter
 from recommenders.datasets import load_interactions
 from simulator import ResponsivenessConfig, measure_responsiveness
 from simulator.adapter_specs import build_real_adapter
-from simulator.responsiveness import plots
 from simulator.responsiveness.plots import plot_responsiveness
 from simulator.responsiveness.real import measure_real_responsiveness, write_real_run
 from simulator.responsiveness.real_histories import RealHistoryConfig
@@ -182,21 +181,8 @@ def test_a_world_and_the_same_catalogue_loaded_as_data_agree(small_world, rule):
 # --- a registered kind reaches every table and figure ---------------------------------------
 
 
-@pytest.fixture
-def saved_figures(monkeypatch):
-    figures = []
-    save = plots.save_figure
-
-    def recording_save(fig, path_stem, dpi=plots.DPI):
-        figures.append(fig)
-        return save(fig, path_stem, dpi=dpi)
-
-    monkeypatch.setattr(plots, "save_figure", recording_save)
-    return figures
-
-
 def test_an_added_kind_reaches_tables_summaries_and_figures(
-    small_world, extra_kind, saved_figures, tmp_path
+    small_world, extra_kind, captured, tmp_path
 ):
     kinds = ["content", "creator", extra_kind.name]
     config = ResponsivenessConfig(n_users=30, k=5, n_resamples=200)
@@ -208,7 +194,7 @@ def test_an_added_kind_reaches_tables_summaries_and_figures(
     assert (either <= content + creator + 1e-12).all()
     assert run.summary["kind"].tolist() == kinds
     plot_responsiveness(run.summary, tmp_path / "sim")
-    (ax,) = saved_figures[-1].axes
+    (ax,) = captured[-1].axes
     assert [t.get_text() for t in ax.get_legend().get_texts()][: len(kinds)] == kinds
     assert len(ax.patches) == len(kinds)  # one model, one bar per kind
 

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from simulator.responsiveness import plots
 from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
 
 
@@ -47,20 +46,6 @@ def assert_figure_files(paths, directory, stem):
     assert pdf.startswith(b"%PDF") and len(pdf) > 1000
     # Atomic writes leave nothing else behind.
     assert sorted(directory.iterdir()) == sorted(paths)
-
-
-@pytest.fixture
-def captured(monkeypatch):
-    """Record the Figure each plot function saves, still writing the files."""
-    figures: list[Figure] = []
-    save = plots.save_figure
-
-    def recording_save(fig, path_stem, dpi=plots.DPI):
-        figures.append(fig)
-        return save(fig, path_stem, dpi=dpi)
-
-    monkeypatch.setattr(plots, "save_figure", recording_save)
-    return figures
 
 
 def test_bar_chart_files(tmp_path):
