@@ -11,15 +11,10 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
-
-if TYPE_CHECKING:
-    # Annotations only: the training loop imports this package, not the other way round.
-    from recommenders.sequences import Slices
-    from recommenders.training.loop import TrainConfig
 
 Reduction = Literal["sum", "mean"] | float
 
@@ -229,11 +224,27 @@ class WeightedLoss:
 # The registry record
 # ---------------------------------------------------------------------------------------
 
-TrainingBuilder = Callable[["TrainConfig", "Slices", int], WeightedLoss]
+
+class TrainingOptions(Protocol):
+    """The training settings a loss's builder may read
+    (:class:`recommenders.training.TrainConfig` has them all)."""
+
+    seed: int
+    device: str
+    n_negatives: int
+    gbce_t: float
+
+
+class TrainingWindows(Protocol):
+    """The labelled training windows a builder may read
+    (:class:`recommenders.sequences.Slices`): ``items`` (n, L) ids, negative for padding."""
+
+    items: Any
+
+
+TrainingBuilder = Callable[[TrainingOptions, TrainingWindows, int], WeightedLoss]
 """``(config, windows, n_items) -> loss``: how the training loop builds a registered loss
-from a :class:`~recommenders.training.loop.TrainConfig`, the labelled training windows
-(:class:`~recommenders.sequences.Slices`; ``items`` is ``(n, L)`` ids, negative for
-padding) and the corpus size."""
+from its settings, the labelled training windows and the corpus size."""
 
 
 @dataclass(frozen=True)
@@ -265,7 +276,9 @@ class LossEntry:
         """``cls(**fixed, **kwargs)``: the loss ``Objective`` builds for this name."""
         return self.cls(**self.fixed, **kwargs)
 
-    def for_training(self, config: TrainConfig, windows: Slices, n_items: int) -> WeightedLoss:
+    def for_training(
+        self, config: TrainingOptions, windows: TrainingWindows, n_items: int
+    ) -> WeightedLoss:
         """The loss the training loop uses (``from_train_config``, else the defaults)."""
         if self.from_train_config is None:
             return self()

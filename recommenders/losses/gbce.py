@@ -9,16 +9,17 @@ Notation: the :mod:`recommenders.losses` package docstring.
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-from recommenders.losses.base import LogitSource, LossEntry, WeightedLoss
-
-if TYPE_CHECKING:
-    from recommenders.sequences import Slices
-    from recommenders.training.loop import TrainConfig
+from recommenders.losses.base import (
+    LogitSource,
+    LossEntry,
+    TrainingOptions,
+    TrainingWindows,
+    WeightedLoss,
+)
 
 
 def gbce_beta(n_neg: int, n_items: int, t: float) -> float:
@@ -112,7 +113,7 @@ class GBCENegative(WeightedLoss):
         return torch.nn.functional.softplus(z)
 
 
-def _per_position(config: TrainConfig, n_items: int, n_neg: int, t: float) -> GBCE:
+def _per_position(config: TrainingOptions, n_items: int, n_neg: int, t: float) -> GBCE:
     """GBCE with ``n_neg`` negatives per labelled position, drawn on the training device by
     a generator seeded with ``config.seed``."""
     if n_neg > n_items - 1:
@@ -121,7 +122,7 @@ def _per_position(config: TrainConfig, n_items: int, n_neg: int, t: float) -> GB
     return GBCE(n_neg=n_neg, t=t, generator=generator)
 
 
-def _gbce_for_training(config: TrainConfig, windows: Slices, n_items: int) -> GBCE:
+def _gbce_for_training(config: TrainingOptions, windows: TrainingWindows, n_items: int) -> GBCE:
     """``config.n_negatives`` negatives per position, calibration ``t = config.gbce_t``."""
     return _per_position(config, n_items, config.n_negatives, config.gbce_t)
 
@@ -130,7 +131,7 @@ _BCE = MappingProxyType({"n_neg": 1, "t": 0.0})
 """SASRec's original loss as gBCE: one negative, beta = 1 (Kang & McAuley 2018)."""
 
 
-def _bce_for_training(config: TrainConfig, windows: Slices, n_items: int) -> GBCE:
+def _bce_for_training(config: TrainingOptions, windows: TrainingWindows, n_items: int) -> GBCE:
     """:data:`_BCE`: one negative per position, ``t = 0``."""
     return _per_position(config, n_items, **_BCE)
 

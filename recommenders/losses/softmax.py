@@ -7,17 +7,18 @@ Notation: the :mod:`recommenders.losses` package docstring.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from recommenders.losses.base import LogitSource, LossEntry, WeightedLoss
-
-if TYPE_CHECKING:
-    from recommenders.sequences import Slices
-    from recommenders.training.loop import TrainConfig
+from recommenders.losses.base import (
+    LogitSource,
+    LossEntry,
+    TrainingOptions,
+    TrainingWindows,
+    WeightedLoss,
+)
 
 
 class SoftmaxCE(WeightedLoss):
@@ -150,7 +151,7 @@ class SampledSoftmax(SampledSoftmaxBase):
 
 
 def _sampled_softmax_for_training(
-    config: TrainConfig, windows: Slices, n_items: int
+    config: TrainingOptions, windows: TrainingWindows, n_items: int
 ) -> SampledSoftmax:
     """``config.n_negatives`` negatives per batch, shared by its rows, drawn by frequency.
 
