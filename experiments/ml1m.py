@@ -43,41 +43,30 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import torch
-from tqdm import tqdm
 
 from experiments.movielens import (
     DEFAULT_MODELS,
     QUICK,
     BenchmarkConfig,
     benchmark_models,
-    benchmark_table,
-    blind_twin,
-    checkpoint_ranks,
-    compare_twins,
     device_name,
     markdown,
-    paired_view,
-    plot_paired,
     resolve_model,
-    reuse_model,
-    run_model,
-    write_table,
 )
-from recommenders.atomic import atomic_write_csv, atomic_write_text
-from recommenders.datasets import DataCorpus, load_ml1m
+from experiments.movielens.study import (
+    compare_with_twins,
+    measure_real_histories,
+    split_users,
+    train_models,
+    write_benchmark,
+)
+from recommenders.atomic import atomic_write_text
+from recommenders.datasets import load_ml1m
 from recommenders.datasets.presets import preset_folder
-from recommenders.evaluation import leave_one_out, sample_users
-from recommenders.history import Feedback
-from recommenders.sequences import LogError, Sequences
-from recommenders.training.learning_curve import plot_learning_curves
+from recommenders.sequences import LogError
 from recommenders.variants import RATING_NEGATIVE_WEIGHT as NEGATIVE_WEIGHT
-from simulator.adapter_specs import build_real_adapter
 from simulator.records import package_versions
-from simulator.responsiveness.output import format_table
-from simulator.responsiveness.real import compare_real, write_real_run
-from simulator.responsiveness.real_histories import RealHistoryConfig
 
 DEFAULT_DATA = preset_folder("ml1m")
 QUICK_USERS = 300
@@ -193,66 +182,25 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(threads)
 
     data = load_ml1m(args.data)
-    sequences = Sequences.from_log(data.log)
-    if users is not None:
-        sequences = sample_users(sequences, users, seed=args.seed)
-    split = leave_one_out(sequences)
-    subset = None if users is None else {"users": sequences.users.tolist()}
+    split, subset = split_users(data, users, args.seed)
     print(
         f"{data.name} ({data.fingerprint}): {split.n_users:,} users, {data.n_items:,} items, "
         f"{int(split.train.lengths.sum()):,} training events; device {config.device}, "
         f"{torch.get_num_threads()} threads",
         flush=True,
     )
-    rows, reused = [], []
-    for name in names:
-        spec = known[name]
-        extra = {"subset": subset} if subset else None
-        if args.reuse and (args.out / name).exists():
-            row = reuse_model(spec, config, data.fingerprint, args.out, extra=extra)
-            rows.append(row)
-            reused.append(name)
-            print(f"{name}: reused {row['checkpoint']} (trained on {row['device_name']})")
-            continue
-        with tqdm(
-            total=config.epochs, desc=name, unit="epoch", file=sys.stderr, disable=args.no_progress
-        ) as bar:
-
-            def progress(row, bar=bar):
-                bar.set_postfix(loss=f"{row['train_loss']:.3f}", ndcg=f"{row['val_ndcg10']:.4f}")
-                bar.update(1)
-
-            row = run_model(
-                spec,
-                split,
-                config,
-                data.n_items,
-                data.creator,
-                data.fingerprint,
-                args.out,
-                overwrite=args.overwrite,
-                progress=progress,
-                extra=extra,
-            )
-        rows.append(row)
-        # Rewritten after every model, so an interrupted run keeps what it finished.
-        write_table(benchmark_table(rows), args.out / "benchmark.csv")
-        print(
-            f"{name}: test R@10 {row['recall10']:.4f} NDCG@10 {row['ndcg10']:.4f} "
-            f"R@1 {row['recall1']:.4f} (val NDCG@10 {row['val_ndcg10']:.4f}, best epoch "
-            f"{row['best_epoch']}/{row['epochs']}, {row['wall_seconds']:.0f} s, "
-            f"{row['sequences_per_second']:,.0f} seq/s); disliked target in top 10 "
-            f"{row['disliked_in_top10']:.4f}, disliked-director share "
-            f"{row['disliked_director_share']:.4f}",
-            flush=True,
-        )
-    table = benchmark_table(rows)
-    write_table(table, args.out / "benchmark.csv")
-    plot_learning_curves(
-        {name: pd.read_csv(args.out / name / "metrics.csv") for name in names},
-        args.out / "learning_curves",
-        title=f"{data.name}: validation on each user's second-to-last event",
+    rows, reused = train_models(
+        known,
+        split,
+        data,
+        config,
+        args.out,
+        reuse=args.reuse,
+        overwrite=args.overwrite,
+        subset=subset,
+        show_progress=not args.no_progress,
     )
+    table = write_benchmark(rows, names, data.name, args.out)
     wall = time.perf_counter() - start
     record = {
         "command": ["python3", "experiments/ml1m.py", *args.argv],
@@ -275,55 +223,11 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(args.out / "run.json", json.dumps(record, indent=2, default=str) + "\n")
     print(markdown(table))
     print(f"wrote {args.out / 'benchmark.csv'} and {args.out / 'run.json'} ({wall:.0f} s)")
-    compare_with_twins(args, split, names, config)
+    compare_with_twins(split, names, config, args.out, args.seed, not args.no_progress)
     if args.real_k != "none":
-        measure_real_histories(args, data, names)
+        k = None if args.real_k == "last" else int(args.real_k)
+        measure_real_histories(data, names, args.out, k, args.seed)
     return 0
-
-
-def compare_with_twins(args, split, names: list[str], config: BenchmarkConfig) -> None:
-    """Each feedback-aware model minus its feedback-blind twin (when both ran), per metric,
-    with paired bootstrap CIs over users, into paired.csv (experiments.movielens.paired)."""
-    pairs = [n for n in names if blind_twin(n) in names]
-    if not pairs:
-        return
-    involved = sorted({*pairs, *(blind_twin(n) for n in pairs)}, key=names.index)
-    ranks = {
-        name: checkpoint_ranks(args.out / name, split.test, config.eval_batch_size, config.device)
-        for name in tqdm(involved, desc="test ranks", file=sys.stderr, disable=args.no_progress)
-    }
-    disliked = split.test.target_feedback == int(Feedback.DISLIKE)
-    table = compare_twins(pairs, ranks, disliked, blind_twin, seed=args.seed)
-    atomic_write_csv(args.out / "paired.csv", table)
-    plot_paired(table, args.out / "paired", title="feedback-aware model minus its blind twin")
-    print(paired_view(table).to_string(index=False))
-    print(f"wrote {args.out / 'paired.csv'} and paired.png/.pdf")
-
-
-def measure_real_histories(args: argparse.Namespace, data, names: list[str]) -> None:
-    """Counterfactual responsiveness of every trained model on real ML-1M histories.
-
-    Each eligible user's real first k-1 events, then their real k-th movie rated 5 in
-    one branch and 1 in the other (simulator.responsiveness.real_histories); FeedbackFilter
-    around the blind twin (else the first model) is measured beside them as the downstream
-    heuristic.
-    """
-    k = None if args.real_k == "last" else int(args.real_k)
-    config = RealHistoryConfig(k=k, seed=args.seed)
-    corpus = DataCorpus.of(data)
-    adapters = {
-        name: build_real_adapter(f"checkpoint:{args.out / name}", data, corpus) for name in names
-    }
-    # The filter wraps the blind twin of the feedback-aware models when there is one,
-    # so the heuristic and the learned responses start from the same model.
-    base = next((n for n in names if any(blind_twin(m) == n for m in names)), names[0])
-    adapters[f"filter:{base}"] = build_real_adapter(
-        f"filter:checkpoint:{args.out / base}", data, corpus
-    )
-    runs = compare_real(data, adapters, config)
-    write_real_run(args.out / "responsiveness", runs, config, data)
-    print(format_table(pd.concat([run.summary for run in runs], ignore_index=True)))
-    print(f"wrote {args.out / 'responsiveness'}")
 
 
 def _config(args: argparse.Namespace) -> BenchmarkConfig:
