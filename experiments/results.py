@@ -29,28 +29,22 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
 from tqdm import tqdm
 
-from experiments import published
 from experiments.paper.fig3b import StudyProgress, run_fig3b_study
 from experiments.paper.gradients import write_gradient_study
+from experiments.paper.live_ab import run_live_ab_study
 from experiments.paper.plots import plot_sensitivity
 from experiments.paper.presets import PRESETS, ReportPreset
 from experiments.paper.report import render_report
 from experiments.paper.sensitivity import point_config, point_folder, run_sensitivity, sweep_points
 from experiments.paper.study import (
-    FILTER_NAME,
     StudyConfig,
-    is_current,
-    measure_stamp,
     prepare_world,
-    study_adapters,
 )
 from recommenders.atomic import atomic_write_text
 from recommenders.sequences import LogError
-from simulator.live_ab.output import format_summary, write_live_ab
-from simulator.live_ab.simulation import LiveABConfig, run_live_ab
+from simulator.live_ab.output import format_summary
 from simulator.responsiveness.simulated import total_user_steps
 
 DEFAULT_REPORT = Path("docs/results.md")
@@ -250,24 +244,15 @@ def run_sweep(preset: ReportPreset, out: Path, args, bars: Bars) -> None:
 
 def run_live(preset: ReportPreset, out: Path, args, bars: Bars) -> None:
     """The simulated live A/B test: every seed-0 variant (and filter:baseline) as an arm."""
-    study = preset.study
-    run = prepare_world(study, study.seeds[0], out / "fig3b" / f"seed-{study.seeds[0]}")
-    config = LiveABConfig(n_users=preset.ab_users, n_days=preset.ab_days, seed=0)
-    stamp = {"config": config.to_dict(), **measure_stamp(run, study)}
-    folder = out / "live_ab"
-    if is_current(folder / "live_ab.json", stamp, folder / "live_ab_summary.csv", key="stamp"):
-        bars.stage(f"live A/B: {folder} is current")
-    else:
-        bars.stage(f"live A/B: {len(study.variants)} arms, {config.n_users} users")
-        arms = study_adapters(run, study, device=args.device)
-        result = run_live_ab(
-            run.world, arms, config, progress=bars.enabled, reference=published.LIVE_AB
-        )
-        specs = {name: f"checkpoint:{path}" for name, path in run.checkpoints.items()}
-        if FILTER_NAME in arms:
-            specs[FILTER_NAME] = f"filter:checkpoint:{run.checkpoints['baseline']}"
-        write_live_ab(folder, result, run.world, specs, extra={"stamp": stamp})
-    summary = pd.read_csv(folder / "live_ab_summary.csv")
+    summary = run_live_ab_study(
+        preset.study,
+        out,
+        preset.ab_users,
+        preset.ab_days,
+        device=args.device,
+        progress=bars.enabled,
+        stage=bars.stage,
+    )
     print(format_summary(summary))
 
 
