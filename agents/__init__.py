@@ -1,8 +1,9 @@
-"""Synthetic users (numpy only): latent interests, a response model, trajectory policies.
+"""Synthetic users: latent interests, a response model, trajectory policies (numpy).
 
 All randomness is keyed by (seed, user, step, purpose) through
 :class:`KeyedRandom`, so counterfactual branches and reruns replay identical
-draws.
+draws. From ``recommenders`` they use only the contract's vocabulary: the
+feedback codes and keyed hashing.
 """
 
 from agents.keyed_random import KeyedRandom, Purpose

@@ -1,9 +1,11 @@
-"""Recommenders: the adapter contract, reference adapters, sequential models, losses, training.
+"""Recommenders: the adapter contract, reference adapters, sequential models, losses,
+training, evaluation and real data sets.
 
-This package imports neither ``simulator`` nor ``agents``: a model author
-needs only this package. The torch-based parts (``load_adapter``,
-``SequentialModelAdapter``) are imported on first use, so the contract alone
-loads without torch.
+This package imports no other package of the project: a model author needs only
+this one. The torch-based parts (``load_adapter``, ``SequentialModelAdapter``) are
+imported on first use, so the contract alone loads without torch. Sub-packages:
+``adapters``, ``models``, ``losses``, ``training``, ``evaluation``, ``datasets``
+(docs/architecture.md).
 """
 
 from recommenders.adapter import CorpusLike, RecommenderAdapter, ScoringAdapter, top_k

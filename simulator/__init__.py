@@ -1,6 +1,10 @@
-"""The simulator: synthetic worlds, the simpy engine, counterfactual forking, responsiveness.
+"""The simulator: worlds, the simpy engine, counterfactual responsiveness, the live A/B test.
 
-Dependency direction: ``simulator -> (agents, recommenders)``.
+Sub-packages: ``world`` (catalogue, users, response model), ``engine`` (cohorts,
+batching service), ``responsiveness`` (branch actions, the simulated and the
+real-history protocol, output, figures), ``live_ab``; modules ``similarity``,
+``bootstrap``, ``adapter_specs``, ``logs``, ``records``, ``throughput``
+(docs/architecture.md). Dependency direction: ``simulator -> (agents, recommenders)``.
 """
 
 from simulator.responsiveness.branches import DEFAULT_BRANCHES, BranchAction, parse_branches
