@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import recommenders.adapters.itemknn as itemknn
-from recommenders import PAD, History, HistoryBatch, ItemKNNAdapter, SlateSizeError, validate_slates
+from recommenders import PAD, HistoryBatch, ItemKNNAdapter, SlateSizeError, validate_slates
+from tests.recommenders.conftest import histories_strategy
 
 R = 1 / math.sqrt(2)
 
@@ -230,15 +231,7 @@ def knn_cases(draw, huge: bool = False):
     n_items = draw(st.integers(1, 12))
     neighbors, weights = draw(knn_tables(n_items, huge))
     # Histories up to a little longer than the corpus, so some consume (almost) every item.
-    event = st.tuples(st.integers(0, n_items - 1), st.integers(0, 4))
-    one = st.lists(event, max_size=n_items + 3).map(
-        lambda events: History(
-            np.array([e[0] for e in events], np.int64),
-            np.array([e[1] for e in events], np.int64),
-            np.ones(len(events)),
-        )
-    )
-    rows = draw(st.lists(one, min_size=1, max_size=8))
+    rows = draw(histories_strategy(n_items, max_rows=8, max_len=n_items + 3))
     knn = ItemKNNAdapter(
         type("C", (), {"n_items": n_items})(),
         neighbors,

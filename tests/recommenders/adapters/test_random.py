@@ -15,6 +15,7 @@ from recommenders import (
     validate_slates,
 )
 from recommenders.adapters.random import _DRAW_TAG, history_keys, splitmix64
+from tests.recommenders.conftest import histories_strategy
 
 
 def test_slates_are_valid_and_exclude_consumed(corpus, make_batch):
@@ -137,15 +138,7 @@ def outcome(recommend, histories, slate_size):
 def random_cases(draw):
     n_items = draw(st.integers(1, 12) | st.sampled_from([60, 1000]))
     max_len = min(n_items + 3, 40)  # some histories consume (almost) every item
-    event = st.tuples(st.integers(0, n_items - 1), st.integers(0, 4))
-    one = st.lists(event, max_size=max_len).map(
-        lambda events: History(
-            np.array([e[0] for e in events], np.int64),
-            np.array([e[1] for e in events], np.int64),
-            np.ones(len(events)),
-        )
-    )
-    rows = draw(st.lists(one, min_size=1, max_size=8))
+    rows = draw(histories_strategy(n_items, max_rows=8, max_len=max_len))
     adapter = RandomAdapter(
         type("C", (), {"n_items": n_items})(),
         seed=draw(st.integers(0, 2**70)),
