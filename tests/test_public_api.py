@@ -55,3 +55,19 @@ def test_every_readme_option_is_accepted(name, capsys):
     shown = capsys.readouterr().out
     missing = sorted(o for o in COMMANDS[name] if o not in shown)
     assert not missing, f"experiments/{name}.py --help lacks {missing}"
+
+
+def layout_names() -> set[str]:
+    """Every ``folder/`` and ``file.py`` named in the README's Layout code block."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Layout", 1)[1].split("```", 2)[1]
+    return set(re.findall(r"(?<![\w./])(\w+/|\w+\.py)(?![\w/])", block))
+
+
+def test_the_readme_layout_names_what_exists():
+    names = layout_names()
+    assert {"recommenders/", "simulator/", "agents/", "experiments/", "losses/"} <= names
+    present = {
+        p.name + ("/" if p.is_dir() else "") for p in ROOT.rglob("*") if ".git" not in p.parts
+    }
+    assert not sorted(names - present), f"README Layout names what is not there: {names - present}"
