@@ -1,4 +1,4 @@
-"""What every run writes beside its results: the versions it ran with, and no silent overwrite.
+"""What every run writes beside its results: versions, no silent overwrite, markdown tables.
 
 Each output module (:mod:`simulator.responsiveness.output`,
 :mod:`simulator.live_ab.output`) and each study records
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
+
+import pandas as pd
 
 PACKAGES = ("numpy", "torch", "simpy", "pandas", "scipy", "matplotlib", "tqdm")
 """The third-party packages whose versions a run records."""
@@ -28,3 +30,11 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def md_table(frame: pd.DataFrame) -> str:
+    """A GitHub markdown table of ``frame`` (values already formatted as text)."""
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])

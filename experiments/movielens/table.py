@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.paper.tables import md_table
 from recommenders.atomic import atomic_write_csv
+from simulator.records import md_table
 
 COLUMNS = (
     "model",

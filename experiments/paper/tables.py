@@ -18,6 +18,7 @@ import pandas as pd
 from experiments.paper.plots import POOLED
 from experiments.paper.study import PAPER_FIG3B
 from simulator import SIMILARITY_KINDS
+from simulator.records import md_table
 
 VARIANT_ORDER = (
     "baseline",
@@ -38,14 +39,6 @@ def pct(value: float, digits: int = 1) -> str:
 
 def ci(low: float, high: float, digits: int = 1) -> str:
     return f"[{pct(low, digits)}, {pct(high, digits)}]"
-
-
-def md_table(frame: pd.DataFrame) -> str:
-    """A GitHub markdown table of ``frame`` (values already formatted as text)."""
-    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
 
 
 def _order(models) -> list[str]:

@@ -278,9 +278,9 @@ class OrdinalResponseModel:
     ) -> np.ndarray:
         """float64 (n, K): P(y = k) of each event."""
         eta = self.eta(
-            torch.as_tensor(users, dtype=torch.long),
-            torch.as_tensor(items, dtype=torch.long),
-            torch.as_tensor(covariates, dtype=torch.float64),
+            torch.tensor(np.asarray(users), dtype=torch.long),
+            torch.tensor(np.asarray(items), dtype=torch.long),
+            torch.tensor(np.asarray(covariates), dtype=torch.float64),
         )
         return self.log_level_probabilities(eta).exp().numpy()
 
