@@ -133,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.out} already holds {', '.join(existing)}; pass --overwrite or another --out"
             )
         data = load_data(args)
+        if not data.cluster_matrix.any():
+            raise ValueError(
+                f"{data.name}: no item has a content cluster; a world needs them "
+                "(pass --items with a --clusters column)"
+            )
         say = (lambda _: None) if args.no_progress else (lambda m: print(m, file=sys.stderr))
         say(
             f"{data.name}: {data.n_users:,} users, {data.n_items:,} items, {len(data.log):,} events"
