@@ -107,3 +107,17 @@ def test_the_fitted_model_and_the_baselines_are_scored(data):
     assert 0.0 <= fitted["dislike_auc"] <= 1.0
     again = evaluate_fidelity(data, 0.25, FAST, seed=0, baselines=("bias-only", "default world"))
     pd.testing.assert_frame_equal(result.metrics, again.metrics)
+
+
+def test_the_svd_baseline_predicts_ratings_on_the_scale(data):
+    pytest.importorskip("surprise", reason="scikit-surprise is the optional 'fidelity' extra")
+    from simulator.world.fidelity import svd_prediction
+
+    held = holdout_events(data, 0.25)
+    prediction = svd_prediction(data, held, seed=0)
+    assert prediction.rating.shape == (int(held.sum()),)
+    assert ((prediction.rating >= 1) & (prediction.rating <= 5)).all()
+    again = svd_prediction(data, held, seed=0)
+    np.testing.assert_array_equal(prediction.rating, again.rating)
+    rmse = score(prediction, data, held).set_index("metric").loc["rating_rmse", "value"]
+    assert 0 < rmse < 2.5
