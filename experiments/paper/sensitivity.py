@@ -47,6 +47,7 @@ from recommenders import Feedback
 from recommenders.atomic import atomic_write_csv
 from recommenders.sequences import read_log
 from simulator.responsiveness.simulated import ResponsivenessConfig
+from simulator.world.log_statistics import creator_repeat
 from simulator.world.world import World
 
 SWEEP_VARIANTS = ("baseline", "dislike_feature", "dislike_feature_label")
@@ -93,14 +94,11 @@ def world_statistics(world: World, log: pd.DataFrame) -> dict[str, float]:
     users = log["user"].to_numpy()
     items = log["item"].to_numpy()
     disliked = log["feedback"].to_numpy() == Feedback.DISLIKE
-    creators = corpus.creator[items]
     averse = world.user_model(0).averse(users, items)
     # Repeat-dislike: among events whose creator this user disliked at an earlier
-    # position, the share that are dislikes again.
-    key = users.astype(np.int64) * corpus.n_creators + creators
-    frame = pd.DataFrame({"key": key, "disliked": disliked})
-    before = frame.groupby("key")["disliked"].cumsum().to_numpy() - disliked
-    seen_dislike = before > 0
+    # position, the share that are dislikes again (the same numbers a fitted
+    # world's log is compared on).
+    repeat = creator_repeat(users, items, disliked, corpus.creator)
     main_share = (
         pd.crosstab(corpus.creator, corpus.cluster).max(axis=1)
         / np.bincount(corpus.creator, minlength=corpus.n_creators)
@@ -108,10 +106,8 @@ def world_statistics(world: World, log: pd.DataFrame) -> dict[str, float]:
     return {
         "dislike_rate": float(disliked.mean()),
         "dislikes_on_aversion": float(averse[disliked].mean()) if disliked.any() else np.nan,
-        "p_dislike_after_creator_dislike": float(disliked[seen_dislike].mean())
-        if seen_dislike.any()
-        else np.nan,
-        "p_dislike_otherwise": float(disliked[~seen_dislike].mean()),
+        "p_dislike_after_creator_dislike": repeat["p_dislike_after_creator_dislike"],
+        "p_dislike_otherwise": repeat["p_dislike_otherwise"],
         "creator_main_cluster_share": float(main_share),
     }
 
