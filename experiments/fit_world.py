@@ -15,7 +15,10 @@ rating-level log-loss, rating RMSE, and reliability per class
 
 Writes into --out: response_model.json (the sequential effects with their
 intervals, thresholds, fit size), fidelity.csv (model, metric, value, n),
-calibration.csv, fidelity.md (the tables), reliability.png/.pdf and run.json.
+calibration.csv, statistics.csv (the repeat-dislike lift and other statistics
+of the real log, of outcomes drawn from the fitted model, of the same without
+the creator effect, and of the default world's logs), fidelity.md (the
+tables), reliability.png/.pdf and run.json.
 
     python3 experiments/fit_world.py --dataset ml1m --out runs/fit-ml1m
     python3 experiments/fit_world.py --interactions ratings.csv --user userId \\
@@ -80,6 +83,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated, from {', '.join(BASELINES)} (or 'none')",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fit and the baselines")
+    parser.add_argument(
+        "--no-statistics",
+        action="store_true",
+        help="skip the real-vs-simulated statistics (they draw outcomes and default-world logs)",
+    )
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     parser.add_argument("--out", type=Path, default=Path("runs/fit-world"), help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace results in --out")
@@ -142,7 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         say(
             f"{data.name}: {data.n_users:,} users, {data.n_items:,} items, {len(data.log):,} events"
         )
-        result = evaluate_fidelity(data, args.holdout, config, args.seed, baselines, progress=say)
+        result = evaluate_fidelity(
+            data,
+            args.holdout,
+            config,
+            args.seed,
+            baselines,
+            progress=say,
+            statistics=not args.no_statistics,
+        )
     except (ValueError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -152,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(out / "response_model.json", json.dumps(summary, indent=2) + "\n")
     atomic_write_csv(out / "fidelity.csv", result.metrics)
     atomic_write_csv(out / "calibration.csv", result.calibration)
+    if result.statistics is not None:
+        atomic_write_csv(out / "statistics.csv", result.statistics)
     text = fidelity_markdown(data, result, args.holdout)
     atomic_write_text(out / "fidelity.md", text)
     plot_reliability(result.calibration, out / "reliability", title=f"{data.name}: reliability")

@@ -36,6 +36,14 @@ neutral, positive), ``level_log_loss`` (nats, every rating level),
 ``dislike_rate`` (observed and mean predicted). Reliability per class
 (:func:`reliability`): predicted probability in ten equal-width bins against
 the observed share.
+
+**Simulated against real statistics** (:func:`statistics_table`, computed by
+:func:`simulator.world.log_statistics.log_statistics` the same way on every
+log): the real log; outcomes drawn from the fitted model on the real item
+sequences (:func:`simulator.world.outcome_simulation.simulate_outcomes`); the
+same with the creator effect ``gamma_D`` set to 0, which shows how much of the
+repeat-dislike lift the sequential term carries; and the logs of the default
+synthetic world (2,000 users x 100 steps of :func:`simulator.logs.make_logs`).
 """
 
 from __future__ import annotations
@@ -50,6 +58,9 @@ from scipy.stats import rankdata
 from agents import PopulationConfig, ResponseConfig
 from recommenders.datasets import InteractionData
 from recommenders.history import Feedback
+from simulator.logs import LogConfig, make_logs
+from simulator.world.log_statistics import log_statistics
+from simulator.world.outcome_simulation import simulate_outcomes, simulated_log
 from simulator.world.response_fit import (
     OrdinalResponseModel,
     Outcomes,
@@ -257,6 +268,40 @@ BASELINES: dict[str, Callable[..., Prediction | None]] = {
 (None: not applicable to this data set or its package is not installed)."""
 
 
+def statistics_table(
+    data: InteractionData, model: OrdinalResponseModel, seed: int, world_users: int = 2000
+) -> pd.DataFrame:
+    """One row per statistic, one column per log (module docstring): ``real``, ``fitted``,
+    ``fitted, gamma_D = 0`` and ``default world``."""
+    from simulator.world.world import World  # the synthetic world, only for its logs
+
+    everything = np.ones(len(data.log), bool)
+    columns = {"real": log_statistics(data.log, data.creator, data.cluster_matrix, data.n_items)}
+    drawn = simulate_outcomes(model, data, everything, seed)
+    columns["fitted"] = log_statistics(
+        simulated_log(data, drawn), data.creator, data.cluster_matrix, data.n_items
+    )
+    gamma = model.params["gamma"]
+    try:
+        model.params["gamma"] = gamma.clone()
+        model.params["gamma"][0] = 0.0
+        drawn = simulate_outcomes(model, data, everything, seed)
+    finally:
+        model.params["gamma"] = gamma
+    columns["fitted, gamma_D = 0"] = log_statistics(
+        simulated_log(data, drawn), data.creator, data.cluster_matrix, data.n_items
+    )
+    world = World.default(0, world_users)
+    # make_logs.py --n-users 2000 with its defaults: the logs the default world is known by.
+    log = make_logs(world, LogConfig(n_users=world_users))
+    corpus = world.corpus
+    one_hot = np.zeros((corpus.n_items, corpus.n_clusters), bool)
+    one_hot[np.arange(corpus.n_items), corpus.cluster] = True
+    columns["default world"] = log_statistics(log, corpus.creator, one_hot, corpus.n_items)
+    table = pd.DataFrame(columns)
+    return table.rename_axis("statistic").reset_index()
+
+
 @dataclass
 class FidelityResult:
     """A fitted model and how it and the baselines did on the held-out events."""
@@ -266,6 +311,7 @@ class FidelityResult:
     metrics: pd.DataFrame
     calibration: pd.DataFrame
     skipped: dict[str, str]
+    statistics: pd.DataFrame | None = None
 
 
 def evaluate_fidelity(
@@ -275,6 +321,7 @@ def evaluate_fidelity(
     seed: int = 0,
     baselines: tuple[str, ...] = tuple(BASELINES),
     progress: Callable[[str], object] = lambda _: None,
+    statistics: bool = True,
 ) -> FidelityResult:
     """Fit on each user's earlier events, score the fitted model and the baselines on the
     last ``holdout`` share of them (see the module docstring)."""
@@ -294,4 +341,8 @@ def evaluate_fidelity(
             predictions.append(prediction)
     metrics = pd.concat([score(p, data, held) for p in predictions], ignore_index=True)
     calibration = pd.concat([reliability(p, data, held) for p in predictions], ignore_index=True)
-    return FidelityResult(model, held, metrics, calibration, skipped)
+    table = None
+    if statistics:
+        progress("statistics of real and simulated logs")
+        table = statistics_table(data, model, seed)
+    return FidelityResult(model, held, metrics, calibration, skipped, table)

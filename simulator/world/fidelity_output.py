@@ -76,6 +76,17 @@ def fidelity_markdown(data: InteractionData, result: FidelityResult, holdout: fl
         "",
         md_table(effects_table),
     ]
+    if result.statistics is not None:
+        stats = result.statistics.copy()
+        for column in stats.columns[1:]:
+            stats[column] = stats[column].map(lambda v: f"{v:.4g}")
+        lines += [
+            "",
+            "Real against simulated logs (the same statistics on each; `fitted`: outcomes drawn "
+            "from the model on the real item sequences, seed as the fit):",
+            "",
+            md_table(stats),
+        ]
     if result.skipped:
         lines += ["", "Not run: " + "; ".join(f"{k}: {v}" for k, v in result.skipped.items())]
     return "\n".join(lines) + "\n"

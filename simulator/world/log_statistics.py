@@ -84,6 +84,11 @@ def creator_repeat(
       "users who dislike a lot dislike a lot";
     * ``lift`` = ``p_dislike_after_creator_dislike / own_rate`` (ratio; 1 = a
       creator dislike says nothing beyond the user's own rate);
+    * ``own_rate_per_repeat`` = :math:`\frac{1}{|R|}\sum_{t \in R} r_{u_t}`, with
+      :math:`r_u` user u's dislike share over all their events: the own rate
+      weighted as the repeat events are, so a user with many repeat events
+      counts that often; ``lift_per_repeat`` the lift against it. The heavy
+      dislikers dominate R, so this baseline is the stricter of the two;
     * ``n_repeat_events`` = :math:`|R|`.
 
     Shares are in [0, 1]; a share over no events, and the lift of an empty R,
@@ -97,12 +102,20 @@ def creator_repeat(
     repeat_users[users[repeat]] = True
     p_repeat = _share(disliked[repeat])
     own = _share(disliked[repeat_users[users]]) if repeat.any() else math.nan
+    if repeat.any():
+        per_user = np.bincount(users, weights=disliked, minlength=len(repeat_users))
+        per_user = per_user / np.maximum(np.bincount(users, minlength=len(repeat_users)), 1)
+        own_weighted = float(per_user[users[repeat]].mean())
+    else:
+        own_weighted = math.nan
     return {
         "base_dislike_rate": _share(disliked),
         "p_dislike_after_creator_dislike": p_repeat,
         "p_dislike_otherwise": _share(disliked[~repeat]),
         "own_rate": own,
         "lift": p_repeat / own if repeat.any() else math.nan,
+        "own_rate_per_repeat": own_weighted,
+        "lift_per_repeat": p_repeat / own_weighted if repeat.any() else math.nan,
         "n_repeat_events": int(repeat.sum()),
     }
 

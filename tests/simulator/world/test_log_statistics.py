@@ -54,6 +54,9 @@ def test_creator_repeat_by_hand():
     # Users 0 and 1 have repeat events: 4 + 1 dislikes over 5 + 3 events.
     assert stats["own_rate"] == pytest.approx(5 / 8)
     assert stats["lift"] == pytest.approx((1 / 2) / (5 / 8))
+    # Weighted as the repeat events are: row 1 is user 0's (4/5), row 6 user 1's (1/3).
+    assert stats["own_rate_per_repeat"] == pytest.approx((4 / 5 + 1 / 3) / 2)
+    assert stats["lift_per_repeat"] == pytest.approx((1 / 2) / ((4 / 5 + 1 / 3) / 2))
 
 
 def test_creator_repeat_is_nan_where_undefined():
@@ -61,7 +64,7 @@ def test_creator_repeat_is_nan_where_undefined():
     unknown = np.full(8, -1)
     stats = creator_repeat(users, items, disliked, unknown)
     assert stats["n_repeat_events"] == 0
-    for key in ("p_dislike_after_creator_dislike", "own_rate", "lift"):
+    for key in ("p_dislike_after_creator_dislike", "own_rate", "lift", "lift_per_repeat"):
         assert math.isnan(stats[key]), key
     assert stats["p_dislike_otherwise"] == pytest.approx(5 / 9)
     empty = creator_repeat(np.zeros(0, int), np.zeros(0, int), np.zeros(0, bool), CREATOR)
