@@ -10,7 +10,7 @@ from recommenders.datasets.presets import preset_folder
 from tests.experiments.conftest import load_cli
 
 cli = load_cli("fit_world")
-FAST = ["--max-iter", "40", "--n-factors", "2", "--no-progress"]
+FAST = ["--max-iter", "40", "--n-factors", "2", "--no-progress", "--no-statistics"]
 
 
 def write_tables(folder, n_users=30, missing_item=False, genres=True):
@@ -42,7 +42,11 @@ def write_tables(folder, n_users=30, missing_item=False, genres=True):
 def test_a_table_given_by_column_names(tmp_path, capsys):
     args = write_tables(tmp_path)
     out = tmp_path / "fit"
-    assert cli.main([*args, *FAST, "--out", str(out), "--baselines", "bias-only"]) == 0
+    with_statistics = [a for a in FAST if a != "--no-statistics"]
+    assert cli.main([*args, *with_statistics, "--out", str(out), "--baselines", "bias-only"]) == 0
+    statistics = pd.read_csv(out / "statistics.csv").set_index("statistic")
+    assert list(statistics.columns) == ["real", "fitted", "fitted, gamma_D = 0", "default world"]
+    assert statistics.loc["n_events", "real"] == statistics.loc["n_events", "fitted"]
     for name in ("response_model.json", "fidelity.csv", "calibration.csv", "fidelity.md"):
         assert (out / name).is_file(), name
     assert (out / "reliability.png").is_file() and (out / "run.json").is_file()
