@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from experiments import published
-from experiments.paper.tables import copy_figures, figure_lines, md_table, pct
+from experiments.paper.tables import copy_figures, figure_lines, pct
+from simulator.records import md_table
 
 GSASREC_ANCHOR = published.GSASREC_NDCG10
 

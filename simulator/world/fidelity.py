@@ -59,7 +59,7 @@ from agents import PopulationConfig, ResponseConfig
 from recommenders.datasets import InteractionData
 from recommenders.history import Feedback
 from simulator.logs import LogConfig, make_logs
-from simulator.world.log_statistics import log_statistics
+from simulator.world.log_statistics import log_statistics, user_creator_groups
 from simulator.world.outcome_simulation import simulate_outcomes, simulated_log
 from simulator.world.response_fit import (
     OrdinalResponseModel,
@@ -138,7 +138,7 @@ def default_world_prediction(
     creator = data.creator[log["item"].to_numpy(np.int64)]
     disliked = (log["feedback"].to_numpy(np.int64) == int(Feedback.DISLIKE)).astype(np.int64)
     known = creator >= 0
-    key = np.where(known, users * max(data.n_creators, 1) + creator, -1 - np.arange(len(log)))
+    key = user_creator_groups(users, creator)
     earlier = pd.DataFrame({"key": key, "d": disliked, "one": 1}).groupby("key").cumsum()
     n_dis = earlier["d"].to_numpy() - disliked
     n_not = earlier["one"].to_numpy() - 1 - n_dis

@@ -45,6 +45,32 @@ def _share(mask: np.ndarray) -> float:
     return float(mask.mean()) if mask.size else math.nan
 
 
+def user_creator_groups(users: np.ndarray, creators: np.ndarray) -> np.ndarray:
+    """int64 (n_events,): one group per (user, known creator) of each event.
+
+    ``creators`` is each event's creator (-1 unknown). Every unknown-creator
+    event is a group of its own, so it neither sees nor leaves a past.
+    """
+    users = np.asarray(users, np.int64)
+    creators = np.asarray(creators, np.int64)
+    known = creators >= 0
+    n_creators = int(creators.max()) + 1 if known.any() else 1
+    return np.where(known, users * n_creators + creators, -1 - np.arange(len(users)))
+
+
+def shares_cluster_with_previous(
+    users: np.ndarray, items: np.ndarray, cluster_matrix: np.ndarray
+) -> np.ndarray:
+    """bool (n_events,): the event's item shares a cluster with the same user's previous
+    row's item (False on each user's first row; the log is sorted by user and position)."""
+    users = np.asarray(users, np.int64)
+    items = np.asarray(items, np.int64)
+    matrix = np.asarray(cluster_matrix, bool)
+    shares = np.zeros(len(users), bool)
+    shares[1:] = (users[1:] == users[:-1]) & (matrix[items[1:]] & matrix[items[:-1]]).any(axis=1)
+    return shares
+
+
 def creator_disliked_before(
     users: np.ndarray, items: np.ndarray, disliked: np.ndarray, creator: np.ndarray
 ) -> np.ndarray:
@@ -54,16 +80,11 @@ def creator_disliked_before(
     position); an event of an unknown creator (``creator[item] == -1``) is
     never True. The event's own dislike does not count.
     """
-    users = np.asarray(users, np.int64)
     disliked = np.asarray(disliked, bool)
     creators = np.asarray(creator, np.int64)[np.asarray(items, np.int64)]
-    known = creators >= 0
-    n_creators = int(creators.max()) + 1 if known.any() else 1
-    # One group per (user, creator); every unknown-creator event is its own
-    # group, so it neither sees nor leaves a dislike.
-    key = np.where(known, users * n_creators + creators, -1 - np.arange(len(users)))
+    key = user_creator_groups(users, creators)
     before = pd.Series(disliked.astype(np.int64)).groupby(key).cumsum().to_numpy() - disliked
-    return known & (before > 0)
+    return (creators >= 0) & (before > 0)
 
 
 def creator_repeat(
@@ -142,11 +163,9 @@ def genre_continuation(users: np.ndarray, items: np.ndarray, cluster_matrix: np.
     shares none. In [0, 1]; NaN when no user has two events.
     """
     users = np.asarray(users, np.int64)
-    items = np.asarray(items, np.int64)
-    pair = users[1:] == users[:-1]
-    previous, current = items[:-1][pair], items[1:][pair]
-    matrix = np.asarray(cluster_matrix, bool)
-    return _share((matrix[previous] & matrix[current]).any(axis=1))
+    pair = np.zeros(len(users), bool)
+    pair[1:] = users[1:] == users[:-1]
+    return _share(shares_cluster_with_previous(users, items, cluster_matrix)[pair])
 
 
 def consumed_popularity(items: np.ndarray, n_items: int) -> dict:

@@ -40,6 +40,7 @@ from scipy.special import expit
 
 from recommenders.datasets import InteractionData
 from recommenders.history import Feedback
+from simulator.world.log_statistics import shares_cluster_with_previous
 from simulator.world.response_fit import OrdinalResponseModel, Outcomes
 
 CLASS_FEEDBACK = np.array([int(Feedback.DISLIKE), int(Feedback.SKIP), int(Feedback.POSITIVE)])
@@ -96,9 +97,7 @@ def simulate_outcomes(
     # (user, known creator), and whether the previous row of the user shares a
     # cluster with this one (positions are 0..len-1, so that row is row - 1).
     previous_same_creator = _previous_same_creator(users, items, data.creator)
-    matrix = data.cluster_matrix
-    shares_previous = np.zeros(n, bool)
-    shares_previous[1:] = (positions[1:] > 0) & (matrix[items[1:]] & matrix[items[:-1]]).any(1)
+    shares_previous = shares_cluster_with_previous(users, items, data.cluster_matrix)
 
     # Per row, filled in position order: is it a dislike / a positive (real or
     # drawn), and has the user disliked this creator at this row or before.

@@ -57,11 +57,14 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import pandas as pd
 import torch
 
 from recommenders.datasets import InteractionData, RatingRule
 from recommenders.history import Feedback
+from simulator.world.log_statistics import (
+    creator_disliked_before,
+    shares_cluster_with_previous,
+)
 
 SEQUENTIAL_EFFECTS = ("creator_disliked_before", "liked_cluster_before")
 """Names of the sequential covariates D and L, in the order of ``gamma``."""
@@ -167,21 +170,11 @@ def sequential_covariates(data: InteractionData) -> np.ndarray:
     users = log["user"].to_numpy(np.int64)
     items = log["item"].to_numpy(np.int64)
     feedback = log["feedback"].to_numpy(np.int64)
-    disliked = feedback == int(Feedback.DISLIKE)
-    creator = data.creator[items]
-    known = creator >= 0
-    key = np.where(known, users * max(data.n_creators, 1) + creator, -1 - np.arange(len(log)))
-    before = pd.Series(disliked.astype(np.int64)).groupby(key).cumsum().to_numpy() - disliked
-    d = (known & (before > 0)).astype(np.float64)
-    same_user = np.zeros(len(log), bool)
-    same_user[1:] = users[1:] == users[:-1]
+    d = creator_disliked_before(users, items, feedback == int(Feedback.DISLIKE), data.creator)
     liked_prev = np.zeros(len(log), bool)
     liked_prev[1:] = np.isin(feedback[:-1], _POSITIVE)
-    matrix = data.cluster_matrix
-    shares = np.zeros(len(log), bool)
-    shares[1:] = (matrix[items[1:]] & matrix[items[:-1]]).any(axis=1)
-    lik = (same_user & liked_prev & shares).astype(np.float64)
-    return np.stack([d, lik], axis=1)
+    lik = shares_cluster_with_previous(users, items, data.cluster_matrix) & liked_prev
+    return np.stack([d, lik], axis=1).astype(np.float64)
 
 
 class OrdinalResponseModel:

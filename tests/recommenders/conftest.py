@@ -10,7 +10,7 @@ import pytest
 import torch
 from hypothesis import strategies as st
 
-from recommenders import Feedback, History, HistoryBatch
+from recommenders import PAD, Feedback, History, HistoryBatch
 from recommenders.sequences import Sequences, validate_log
 
 
@@ -131,4 +131,16 @@ def cyclic_sequences(n_users=24, length=12, n_items=20):
             u: [((u + t) % n_items, D if t % 4 == 3 else P) for t in range(length)]
             for u in range(n_users)
         }
+    )
+
+
+def padded(rows, extra: int) -> HistoryBatch:
+    """The batch of ``rows`` with ``extra`` more padding columns than it needs."""
+    batch = HistoryBatch.of(rows)
+    pad = ((0, 0), (0, extra))
+    return HistoryBatch(
+        np.pad(batch.items, pad, constant_values=PAD),
+        np.pad(batch.feedback, pad, constant_values=PAD),
+        np.pad(batch.dwell, pad, constant_values=np.nan),
+        batch.lengths,
     )

@@ -12,9 +12,10 @@ from experiments.paper.study import (
     ordering_checks,
     world_config,
 )
-from experiments.paper.tables import fig3b_verdicts, md_table, pct
+from experiments.paper.tables import fig3b_verdicts, pct
 from recommenders.models import ModelConfig
 from recommenders.training.loop import TrainConfig
+from simulator.records import md_table
 from simulator.world.world import World, WorldConfig
 
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import recommenders.adapters.itemknn as itemknn
-from recommenders import PAD, HistoryBatch, ItemKNNAdapter, SlateSizeError, validate_slates
-from tests.recommenders.conftest import histories_strategy
+from recommenders import HistoryBatch, ItemKNNAdapter, SlateSizeError, validate_slates
+from tests.recommenders.conftest import histories_strategy, padded
 
 R = 1 / math.sqrt(2)
 
@@ -240,18 +240,6 @@ def knn_cases(draw, huge: bool = False):
         exclude_consumed=draw(st.booleans()),
     )
     return knn, rows, draw(st.integers(1, n_items + 1))
-
-
-def padded(rows, extra: int) -> HistoryBatch:
-    """The batch of ``rows`` with ``extra`` more padding columns than it needs."""
-    batch = HistoryBatch.of(rows)
-    pad = ((0, 0), (0, extra))
-    return HistoryBatch(
-        np.pad(batch.items, pad, constant_values=PAD),
-        np.pad(batch.feedback, pad, constant_values=PAD),
-        np.pad(batch.dwell, pad, constant_values=np.nan),
-        batch.lengths,
-    )
 
 
 @settings(max_examples=300, deadline=None)

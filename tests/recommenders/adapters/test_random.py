@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 
 import recommenders.adapters.random as random_adapter
 from recommenders import (
-    PAD,
     History,
     HistoryBatch,
     RandomAdapter,
@@ -15,7 +14,7 @@ from recommenders import (
     validate_slates,
 )
 from recommenders.adapters.random import _DRAW_TAG, history_keys, splitmix64
-from tests.recommenders.conftest import histories_strategy
+from tests.recommenders.conftest import histories_strategy, padded
 
 
 def test_slates_are_valid_and_exclude_consumed(corpus, make_batch):
@@ -145,18 +144,6 @@ def random_cases(draw):
         exclude_consumed=draw(st.booleans()),
     )
     return adapter, rows, draw(st.integers(1, min(n_items + 1, 30)))
-
-
-def padded(rows, extra: int) -> HistoryBatch:
-    """The batch of ``rows`` with ``extra`` more padding columns than it needs."""
-    batch = HistoryBatch.of(rows)
-    pad = ((0, 0), (0, extra))
-    return HistoryBatch(
-        np.pad(batch.items, pad, constant_values=PAD),
-        np.pad(batch.feedback, pad, constant_values=PAD),
-        np.pad(batch.dwell, pad, constant_values=np.nan),
-        batch.lengths,
-    )
 
 
 def budget(base: int, per_event: int):
