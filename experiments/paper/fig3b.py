@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments import published
 from experiments.paper.plots import POOLED, plot_seed_bars
 from experiments.paper.study import (
-    PAPER_FIG3B,
     STUDY_FLOAT_FORMAT,
     StudyConfig,
     WorldRun,
@@ -187,7 +187,7 @@ def _write(
             f"{branch} vs {m.branches[0]}, first slate after the fork (k={m.k}, "
             f"{m.n_users} users per seed)"
         )
-        paper = PAPER_FIG3B if branch == "long_dwell+dislike" else None
+        paper = published.FIG3B if branch == "long_dwell+dislike" else None
         for path in plot_seed_bars(rows, out / stem, paper=paper, title=title):
             paths[path.name] = path
     pooled = table[(table["seed"] == POOLED) & (table["branch"] == "long_dwell+dislike")]

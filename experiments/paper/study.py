@@ -54,8 +54,6 @@ relative changes, which a fixed number of decimals would round away or pad."""
 FILTER_NAME = "filter:baseline"
 STUDY_BRANCHES = ("long_dwell", "long_dwell+dislike", "skip")
 
-PAPER_FIG3B = published.FIG3B
-
 
 class StudyError(ValueError):
     """A study cannot run as configured (bad override, stale checkpoint, ...)."""
@@ -353,7 +351,7 @@ def ordering_checks(table: pd.DataFrame) -> pd.DataFrame:
 def paper_column(table: pd.DataFrame) -> np.ndarray:
     """The paper's Fig. 3b value for each (model, kind) row of ``table`` (NaN where none)."""
     keys = zip(table["model"], table["kind"], strict=True)
-    return np.array([PAPER_FIG3B.get(key, np.nan) for key in keys], dtype=np.float64)
+    return np.array([published.FIG3B.get(key, np.nan) for key in keys], dtype=np.float64)
 
 
 def write_json(path: Path, record: Mapping) -> None:
@@ -362,7 +360,6 @@ def write_json(path: Path, record: Mapping) -> None:
 
 __all__ = [
     "FILTER_NAME",
-    "PAPER_FIG3B",
     "STUDY_BRANCHES",
     "StudyConfig",
     "StudyError",

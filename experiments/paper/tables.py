@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments import published
 from experiments.paper.plots import POOLED
-from experiments.paper.study import PAPER_FIG3B
 from simulator import SIMILARITY_KINDS
 from simulator.records import md_table
 
@@ -68,7 +68,7 @@ def fig3b_table(table: pd.DataFrame, branch: str = "long_dwell+dislike") -> pd.D
                     if len(r)
                     else ""
                 )
-            paper = PAPER_FIG3B.get((model, kind))
+            paper = published.FIG3B.get((model, kind))
             record["paper (Fig. 3b)"] = pct(paper) if paper is not None else ""
             out.append(record)
     return pd.DataFrame(out)
@@ -193,7 +193,7 @@ def fig3b_verdicts(table: pd.DataFrame) -> list[str]:
         & (table["step"] == table["step"].min())
     ].set_index(["model", "kind"])
     lines = []
-    for (model, kind), paper in PAPER_FIG3B.items():
+    for (model, kind), paper in published.FIG3B.items():
         if (model, kind) not in rows.index:
             continue
         row = rows.loc[(model, kind)]
