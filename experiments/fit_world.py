@@ -38,7 +38,7 @@ import torch
 
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import PRESETS, DataError, load_interactions, load_preset
-from simulator.records import OutputExistsError, package_versions
+from simulator.records import check_output_dir, package_versions
 from simulator.world.fidelity import BASELINES, evaluate_fidelity
 from simulator.world.fidelity_output import fidelity_markdown, plot_reliability
 from simulator.world.response_fit import ResponseFitConfig
@@ -135,11 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.threads < 1:
                 raise ValueError(f"--threads must be >= 1, got {args.threads}")
             torch.set_num_threads(args.threads)
-        existing = [n for n in RESULT_FILES if (args.out / n).exists()]
-        if existing and not args.overwrite:
-            raise OutputExistsError(
-                f"{args.out} already holds {', '.join(existing)}; pass --overwrite or another --out"
-            )
+        check_output_dir(args.out, args.overwrite, RESULT_FILES)
         data = load_data(args)
         if not data.cluster_matrix.any():
             raise ValueError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
+from pathlib import Path
 
 import pandas as pd
 
@@ -19,6 +20,16 @@ PACKAGES = ("numpy", "torch", "simpy", "pandas", "scipy", "matplotlib", "tqdm")
 
 class OutputExistsError(ValueError):
     """The output folder already holds results and overwriting was not asked for."""
+
+
+def check_output_dir(out: Path, overwrite: bool, result_files: tuple[str, ...]) -> None:
+    """Refuse to overwrite earlier results silently: a one-line :class:`OutputExistsError`
+    when ``out`` holds any of ``result_files`` and ``overwrite`` is False."""
+    existing = [name for name in result_files if (Path(out) / name).exists()]
+    if existing and not overwrite:
+        raise OutputExistsError(
+            f"{out} already holds {', '.join(existing)}; pass --overwrite or choose another --out"
+        )
 
 
 def package_versions() -> dict[str, str]:

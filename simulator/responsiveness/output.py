@@ -23,7 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from recommenders.atomic import atomic_write_csv, atomic_write_text
-from simulator.records import OutputExistsError, package_versions
+from simulator import records
+from simulator.records import package_versions
 from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
 from simulator.responsiveness.simulated import ResponsivenessConfig, ResponsivenessRun
 from simulator.similarity import SIMILARITY_KINDS
@@ -33,12 +34,8 @@ RESULT_FILES = ("responsiveness.csv", "per_user.csv.gz", "run.json")
 
 
 def check_output_dir(out: Path, overwrite: bool) -> None:
-    """Refuse to overwrite earlier results silently."""
-    existing = [name for name in RESULT_FILES if (out / name).exists()]
-    if existing and not overwrite:
-        raise OutputExistsError(
-            f"{out} already holds {', '.join(existing)}; pass --overwrite or choose another --out"
-        )
+    """Refuse to overwrite a responsiveness run's results silently (:data:`RESULT_FILES`)."""
+    records.check_output_dir(out, overwrite, RESULT_FILES)
 
 
 def summary_table(runs: list[ResponsivenessRun]) -> pd.DataFrame:
