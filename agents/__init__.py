@@ -6,6 +6,7 @@ draws. From ``recommenders`` they use only the contract's vocabulary: the
 feedback codes and keyed hashing.
 """
 
+from agents.fitted import FittedResponse, FittedUserModel
 from agents.keyed_random import KeyedRandom, Purpose
 from agents.policies import NO_CHOICE, LogitChoice, RandomTrajectory
 from agents.population import Population, PopulationConfig
@@ -13,6 +14,8 @@ from agents.response import Recent, Response, ResponseConfig, UserModel
 
 __all__ = [
     "NO_CHOICE",
+    "FittedResponse",
+    "FittedUserModel",
     "KeyedRandom",
     "LogitChoice",
     "Population",

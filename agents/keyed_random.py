@@ -41,6 +41,8 @@ class Purpose(enum.IntEnum):
     CLUSTER_AVERSION = 7
     SESSION = 8
     LOGGING = 9
+    RATING = 10
+    POPULATION = 11
 
 
 class KeyedRandom:

@@ -124,6 +124,14 @@ class UserModel:
         self.config = config or ResponseConfig()
         self.keys = KeyedRandom(seed)
 
+    history_spans_sessions = False
+    """Session momentum reads only the current session (a new day is a new session)."""
+
+    @property
+    def history_window(self) -> int:
+        """Most recent events a response reads: the momentum window."""
+        return self.config.momentum_window
+
     def utility(
         self, users: np.ndarray, items: np.ndarray, recent: Recent | None = None
     ) -> np.ndarray:

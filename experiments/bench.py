@@ -5,7 +5,9 @@ Reports, per adapter, the throughput of the whole simulated protocol (k steps
 per user, the fork, the branch slates) and the share of wall time spent inside
 ``recommend`` (the rest is simulator overhead), best of --repeats runs, as a
 table on stdout and JSON in --out. Target on a 2-core machine: >= 300,000
-user-steps/s with the popularity adapter. Training throughput (forward,
+user-steps/s with the popularity adapter. With --fitted-world FILE the same
+adapters are also timed on that world (a world fitted to a data set by
+experiments/fit_world.py), beside the synthetic one. Training throughput (forward,
 backward and Adam step, events per second) is timed for GRU and SASRec on logs
 drawn from the same world, with sampled and full softmax. With --ml1m it is also
 timed on MovieLens-1M in the configuration of experiments/ml1m.py (embedding
@@ -36,6 +38,7 @@ from simulator.adapter_specs import build_adapter
 from simulator.logs import LogConfig, make_logs
 from simulator.records import package_versions
 from simulator.throughput import protocol_throughput
+from simulator.world import load_world
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
 ML1M = preset_folder("ml1m")
@@ -57,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats", type=int, default=3, help="runs per adapter; the fastest counts (default 3)"
     )
     parser.add_argument("--seed", type=int, default=0, help="world and behaviour seed (default 0)")
+    parser.add_argument(
+        "--fitted-world",
+        type=Path,
+        metavar="FILE",
+        help="also time the adapters on this fitted world (experiments/fit_world.py's world.npz)",
+    )
     parser.add_argument(
         "--training",
         choices=("gru", "sasrec"),
@@ -92,18 +101,23 @@ def main(argv: list[str] | None = None) -> int:
             n_users=args.n_users, k=args.k, seed=args.seed, cohort_size=args.n_users
         )
         world = World.default(args.seed, args.n_users)
+        worlds = {"synthetic": world}
+        if args.fitted_world is not None:
+            fitted = load_world(args.fitted_world)
+            worlds[f"{fitted.kind} {getattr(fitted, 'data_name', '')}".strip()] = fitted
         results = []
-        for spec in args.adapter or DEFAULT_ADAPTERS:
-            result = protocol_throughput(
-                world, spec, build_adapter(spec, world), config, args.repeats
-            )
-            results.append(result)
-            print(
-                f"{spec:>20}: {result.user_steps_per_second:>12,.0f} user-steps/s  "
-                f"({result.user_steps:,} steps in {result.wall_seconds:.3f} s; "
-                f"{100 * result.recommend_share:.0f}% inside recommend)",
-                flush=True,
-            )
+        for label, timed in worlds.items():
+            for spec in args.adapter or DEFAULT_ADAPTERS:
+                result = protocol_throughput(
+                    timed, spec, build_adapter(spec, timed), config, args.repeats
+                )
+                results.append({"world": label, **result.to_dict()})
+                print(
+                    f"{spec:>20}: {result.user_steps_per_second:>12,.0f} user-steps/s  "
+                    f"({result.user_steps:,} steps in {result.wall_seconds:.3f} s; "
+                    f"{100 * result.recommend_share:.0f}% inside recommend; {label} world)",
+                    flush=True,
+                )
         training = []
         if not args.no_training:
             log = make_logs(world, LogConfig(n_users=args.n_users, n_steps=100, seed=args.seed + 1))
@@ -146,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"<= {row['max_len']}, dim {row['dim']}, {row['threads']} threads)",
                     flush=True,
                 )
-    except ValueError as error:
+    except ValueError as error:  # WorldFileError and the configs' errors are ValueErrors
         print(f"error: {error}", file=sys.stderr)
         return 2
     record = {
@@ -157,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             "processor": platform.processor(),
         },
         "versions": package_versions(),
-        "results": [r.to_dict() for r in results],
+        "results": results,
         "training": training,
         "ml1m_training": ml1m,
     }

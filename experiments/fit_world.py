@@ -13,7 +13,13 @@ optional package is installed): log-loss and AUC of dislikes, class and
 rating-level log-loss, rating RMSE, and reliability per class
 (simulator.world.fidelity).
 
-Writes into --out: response_model.json (the sequential effects with their
+The fitted model becomes a world (simulator.world.fitted): the data set's
+catalogue, --n-users simulated users each drawn from the fitted users, and
+their responses from the model, saved as world.npz for responsiveness.py,
+live_ab.py and make_logs.py (--world). Models trained on the same data set
+(ml1m.py checkpoints) are accepted by it; others are refused.
+
+Writes into --out: world.npz, response_model.json (the sequential effects with their
 intervals, thresholds, fit size), fidelity.csv (model, metric, value, n),
 calibration.csv, statistics.csv (the repeat-dislike lift and other statistics
 of the real log, of outcomes drawn from the fitted model, of the same without
@@ -38,12 +44,19 @@ import torch
 
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import PRESETS, DataError, load_interactions, load_preset
-from simulator.records import check_output_dir, package_versions
+from simulator.records import check_output_dir, package_versions, world_record
 from simulator.world.fidelity import BASELINES, evaluate_fidelity
 from simulator.world.fidelity_output import fidelity_markdown, plot_reliability
+from simulator.world.fitted import FittedWorldConfig, fit_world
 from simulator.world.response_fit import ResponseFitConfig
 
-RESULT_FILES = ("response_model.json", "fidelity.csv", "calibration.csv", "fidelity.md")
+RESULT_FILES = (
+    "world.npz",
+    "response_model.json",
+    "fidelity.csv",
+    "calibration.csv",
+    "fidelity.md",
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -83,6 +96,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated, from {', '.join(BASELINES)} (or 'none')",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fit and the baselines")
+    parser.add_argument(
+        "--n-users",
+        type=int,
+        help="simulated users of the world, drawn from the fitted ones (default: the data's)",
+    )
+    parser.add_argument(
+        "--world-seed", type=int, default=0, help="seed of the draw of simulated users"
+    )
     parser.add_argument(
         "--no-statistics",
         action="store_true",
@@ -135,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.threads < 1:
                 raise ValueError(f"--threads must be >= 1, got {args.threads}")
             torch.set_num_threads(args.threads)
+        if args.n_users is not None and args.n_users < 1:
+            raise ValueError(f"--n-users must be >= 1, got {args.n_users}")
         check_output_dir(args.out, args.overwrite, RESULT_FILES)
         data = load_data(args)
         if not data.cluster_matrix.any():
@@ -155,11 +178,14 @@ def main(argv: list[str] | None = None) -> int:
             progress=say,
             statistics=not args.no_statistics,
         )
+        world_config = FittedWorldConfig(n_users=args.n_users or data.n_users, seed=args.world_seed)
+        world = fit_world(data, result.model, world_config)
     except (ValueError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
+    world.save(out / "world.npz")
     summary = {"data": data.summary(), "holdout": args.holdout, **result.model.summary()}
     atomic_write_text(out / "response_model.json", json.dumps(summary, indent=2) + "\n")
     atomic_write_csv(out / "fidelity.csv", result.metrics)
@@ -177,12 +203,16 @@ def main(argv: list[str] | None = None) -> int:
         "skipped": result.skipped,
         "seed": args.seed,
         "data": data.summary(),
+        "world": world_record(world),
         "versions": package_versions(),
         "wall_seconds": time.perf_counter() - start,
     }
     atomic_write_text(out / "run.json", json.dumps(record, indent=2, default=str) + "\n")
     print(text)
-    print(f"wrote {out} ({record['wall_seconds']:.0f} s)")
+    print(
+        f"wrote {out} ({record['wall_seconds']:.0f} s); world {world.fingerprint} "
+        f"({world.n_users:,} users): {out / 'world.npz'}"
+    )
     return 0
 
 

@@ -30,6 +30,7 @@ from simulator import World
 from simulator.adapter_specs import WORLD_BUILTINS, build_adapter
 from simulator.live_ab.output import check_live_output_dir, format_summary, write_live_ab
 from simulator.live_ab.simulation import LiveABConfig, run_live_ab
+from simulator.world import load_world
 
 DEFAULT_ARMS = ("baseline=popularity", "filter=filter:popularity")
 
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
             torch.set_num_threads(args.threads)
         world = (
-            World.load(args.world)
+            load_world(args.world)
             if args.world is not None
             else World.default(args.world_seed, max(args.n_users, 2))
         )

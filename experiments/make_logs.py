@@ -20,6 +20,8 @@ from recommenders import Feedback
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from simulator import World
 from simulator.logs import LOGGING_POLICIES, LogConfig, continuity, make_logs
+from simulator.records import world_record
+from simulator.world import load_world
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.out} already holds logs; pass --overwrite or choose another --out"
             )
         if args.world is not None:
-            world = World.load(args.world)
+            world = load_world(args.world)
         else:
             world = World.default(args.seed, args.n_users)
         start = time.perf_counter()
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     table = continuity(log, world)
     record = {
         "config": config.to_dict(),
-        "world": {"fingerprint": world.fingerprint, "config": world.config.to_dict()},
+        "world": world_record(world),
         "rows": len(log),
         "feedback_share": {Feedback(int(k)).name: float(v) for k, v in shares.items()},
         "continuity": table.to_dict("records"),

@@ -31,6 +31,7 @@ from simulator import (
 )
 from simulator.adapter_specs import WORLD_BUILTINS, build_adapter, build_named
 from simulator.responsiveness.output import check_output_dir, format_table, summary_table, write_run
+from simulator.world import AnyWorld, load_world
 
 DEFAULT_ADAPTERS = ("popularity", "itemknn", "filter:popularity", "filter:itemknn")
 
@@ -109,16 +110,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_world(args: argparse.Namespace) -> World:
+def world_of(args: argparse.Namespace) -> AnyWorld:
     if args.world is not None:
-        return World.load(args.world)
+        return load_world(args.world)
     world = World.default(args.seed, max(args.n_users, 1))
     if args.save_world is not None:
         world.save(args.save_world)
     return world
 
 
-def build_models(args: argparse.Namespace, world: World) -> dict:
+def build_models(args: argparse.Namespace, world: AnyWorld) -> dict:
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
     return build_named(specs or [], args.checkpoint, lambda spec: build_adapter(spec, world))
 
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             n_resamples=args.n_resamples,
         )
         check_output_dir(args.out, args.overwrite)
-        world = load_world(args)
+        world = world_of(args)
         config.check_world(world)
         models = build_models(args, world)
         start = time.perf_counter()

@@ -26,7 +26,7 @@ from recommenders.sequences import LogError, Sequences, read_log
 from recommenders.training.fit import fit_variant
 from recommenders.training.loop import TrainConfig
 from recommenders.variants import VARIANTS, get_variant
-from simulator import World
+from simulator.world import load_world
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             positive_loss=args.positive_loss,
             n_negatives=args.n_negatives,
         )
-        world = World.load(args.logs / "world.npz")
+        world = load_world(args.logs / "world.npz")
         n_items = world.corpus.n_items
         sequences = Sequences.from_log(read_log(args.logs / "interactions.csv.gz", n_items))
         for kind in args.model or ["gru"]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -130,23 +131,29 @@ def read_checkpoint(path: str | Path) -> tuple[dict, SequentialRecommender, torc
 def load_adapter(
     path: str | Path,
     corpus: CorpusLike | None = None,
-    fingerprint: str | None = None,
+    fingerprint: str | Mapping[str, str] | None = None,
     device: str = "cpu",
 ) -> SequentialModelAdapter:
     """A :class:`SequentialModelAdapter` for the checkpoint at ``path``.
 
     With ``fingerprint`` (e.g. ``World.fingerprint``) the checkpoint must have
-    been trained on that world; with ``corpus`` its item count must match.
+    been trained on that world; a mapping ``{fingerprint: what it is}``
+    accepts any of several (a fitted world accepts its own and its data
+    set's). With ``corpus`` its item count must match.
     """
     header, model, _ = read_checkpoint(path)
-    if fingerprint is not None and header.get("fingerprint") != fingerprint:
-        raise CheckpointError(
-            f"checkpoint {path} was trained on world {header.get('fingerprint')}, "
-            f"not on this world ({fingerprint})"
-        )
+    accepted = (
+        {fingerprint: "this world"} if isinstance(fingerprint, str) else dict(fingerprint or {})
+    )
     if corpus is not None and corpus.n_items != model.n_items:
         raise CheckpointError(
-            f"checkpoint {path} scores {model.n_items} items; the corpus has {corpus.n_items}"
+            f"checkpoint {path} scores {model.n_items} items; the corpus has {corpus.n_items}: "
+            "it was trained on another catalogue"
+        )
+    if accepted and header.get("fingerprint") not in accepted:
+        names = " or ".join(f"{what} ({value})" for value, what in accepted.items())
+        raise CheckpointError(
+            f"checkpoint {path} was trained on world {header.get('fingerprint')}, not on {names}"
         )
     try:
         variant = Variant.from_dict(header["variant"])

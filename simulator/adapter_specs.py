@@ -42,7 +42,7 @@ from recommenders import (
 from recommenders.adapter import CorpusLike
 from recommenders.datasets import DataCorpus, InteractionData
 from simulator.logs import simulate_histories
-from simulator.world.world import World
+from simulator.world import AnyWorld
 
 
 class AdapterSpecError(ValueError):
@@ -58,7 +58,7 @@ class ItemKNNLogs:
     seed: int = 12345
 
 
-def _itemknn(world: World, logs: ItemKNNLogs = ItemKNNLogs()) -> ItemKNNAdapter:
+def _itemknn(world: AnyWorld, logs: ItemKNNLogs = ItemKNNLogs()) -> ItemKNNAdapter:
     logger = RandomAdapter(world.corpus, seed=logs.seed)
     histories = simulate_histories(
         world, logger, min(logs.n_users, world.n_users), logs.n_steps, seed=logs.seed
@@ -66,7 +66,7 @@ def _itemknn(world: World, logs: ItemKNNLogs = ItemKNNLogs()) -> ItemKNNAdapter:
     return ItemKNNAdapter.fit(world.corpus, histories)
 
 
-WORLD_BUILTINS: dict[str, Callable[[World], RecommenderAdapter]] = {
+WORLD_BUILTINS: dict[str, Callable[[AnyWorld], RecommenderAdapter]] = {
     "random": lambda world: RandomAdapter(world.corpus),
     "popularity": lambda world: PopularityAdapter(world.corpus),
     "itemknn": _itemknn,
@@ -89,19 +89,25 @@ class SpecContext:
 
     Attributes:
         corpus: the catalogue every adapter is built with (``Class(corpus)``).
-        fingerprint: the world's or data set's; a checkpoint must carry it.
+        fingerprints: what a checkpoint's fingerprint may be, each with what it
+            names (a fitted world accepts its own and its data set's).
         builtins: name -> factory of no arguments.
     """
 
     corpus: CorpusLike
-    fingerprint: str
+    fingerprints: Mapping[str, str]
     builtins: Mapping[str, Callable[[], RecommenderAdapter]]
 
 
-def world_context(world: World) -> SpecContext:
+def world_context(world: AnyWorld) -> SpecContext:
     """Specs built for a simulated world (:data:`WORLD_BUILTINS`)."""
     builtins = {name: (lambda make=make: make(world)) for name, make in WORLD_BUILTINS.items()}
-    return SpecContext(world.corpus, world.fingerprint, builtins)
+    fingerprints = {world.fingerprint: "this world"}
+    if world.kind == "fitted":
+        # A model trained on the data set scores the same items in the same order: the
+        # data fingerprint covers the item ids, their order and their metadata.
+        fingerprints[world.data_fingerprint] = f"the data set it was fitted to ({world.data_name})"
+    return SpecContext(world.corpus, fingerprints, builtins)
 
 
 def data_context(data: InteractionData, corpus: DataCorpus | None = None) -> SpecContext:
@@ -111,7 +117,7 @@ def data_context(data: InteractionData, corpus: DataCorpus | None = None) -> Spe
     builtins = {
         name: (lambda make=make: make(data, corpus)) for name, make in DATA_BUILTINS.items()
     }
-    return SpecContext(corpus, data.fingerprint, builtins)
+    return SpecContext(corpus, {data.fingerprint: f"this data set ({data.name})"}, builtins)
 
 
 def build(spec: str, context: SpecContext) -> RecommenderAdapter:
@@ -124,7 +130,7 @@ def build(spec: str, context: SpecContext) -> RecommenderAdapter:
         # Imported here: torch loads only when a checkpoint is asked for.
         from recommenders.checkpoint import load_adapter
 
-        return load_adapter(rest, corpus=context.corpus, fingerprint=context.fingerprint)
+        return load_adapter(rest, corpus=context.corpus, fingerprint=context.fingerprints)
     if spec in context.builtins:
         return context.builtins[spec]()
     if not sep or not head or not rest:
@@ -135,7 +141,7 @@ def build(spec: str, context: SpecContext) -> RecommenderAdapter:
     return _import_adapter(head, rest, context.corpus)
 
 
-def build_adapter(spec: str, world: World) -> RecommenderAdapter:
+def build_adapter(spec: str, world: AnyWorld) -> RecommenderAdapter:
     """The adapter ``spec`` names, built for a simulated ``world``."""
     return build(spec, world_context(world))
 

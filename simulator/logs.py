@@ -28,11 +28,11 @@ from recommenders.adapters.similar import SimilarItemsAdapter
 from recommenders.sequences import log_from_histories
 from simulator.engine.cohort import Cohort
 from simulator.engine.service import RecommenderService
-from simulator.world.world import World
+from simulator.world import AnyWorld
 
 
 def simulate_histories(
-    world: World,
+    world: AnyWorld,
     logging_adapter: RecommenderAdapter,
     n_users: int,
     n_steps: int,
@@ -55,7 +55,7 @@ def simulate_histories(
         rows = np.arange(n_users)
         for step in range(n_steps):
             slates = yield service.request(cohort.histories())
-            recent = cohort.recent(model.config.momentum_window)
+            recent = cohort.recent(model.history_window)
             picks = policy.choose(model.keys, cohort.users, step, slates, model, recent)
             items = slates[rows, picks]
             response = model.respond(cohort.users, items, step, recent)
@@ -112,7 +112,7 @@ class LogConfig:
 LOGGING_POLICIES = ("random", "popularity", "similar", "mixture")
 
 
-def logging_adapter(world: World, config: LogConfig) -> RecommenderAdapter:
+def logging_adapter(world: AnyWorld, config: LogConfig) -> RecommenderAdapter:
     """The logging recommender that ``config.logging`` names."""
     random = RandomAdapter(world.corpus, seed=config.seed)
     popularity = PopularityAdapter(world.corpus)
@@ -127,7 +127,7 @@ def logging_adapter(world: World, config: LogConfig) -> RecommenderAdapter:
     return MixtureAdapter([similar, random, popularity], weights, seed=config.seed)
 
 
-def make_logs(world: World, config: LogConfig) -> pd.DataFrame:
+def make_logs(world: AnyWorld, config: LogConfig) -> pd.DataFrame:
     """Interaction log (user, position, item, feedback, dwell) of users 0..n_users-1."""
     histories = simulate_histories(
         world,
@@ -141,7 +141,7 @@ def make_logs(world: World, config: LogConfig) -> pd.DataFrame:
     return log_from_histories(histories)
 
 
-def continuity(log: pd.DataFrame, world: World) -> pd.DataFrame:
+def continuity(log: pd.DataFrame, world: AnyWorld) -> pd.DataFrame:
     """Per feedback code of an event: share of the user's next events in the same
     content cluster / by the same creator. The sequential signal a model can learn:
     how the next item depends on what the user did with the last one."""

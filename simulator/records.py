@@ -49,3 +49,12 @@ def md_table(frame: pd.DataFrame) -> str:
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *rows])
+
+
+def world_record(world) -> dict:
+    """A world as run records name it: fingerprint and config, and for a fitted world its
+    kind, the data set it was fitted to and the fitted effects."""
+    record = {"fingerprint": world.fingerprint, "config": world.config.to_dict()}
+    if world.kind != "synthetic":
+        record.update(kind=world.kind, data=world.header["data"], fit=world.header["fit"])
+    return record

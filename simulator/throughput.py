@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 from recommenders import RecommenderAdapter
 from simulator.responsiveness.simulated import ResponsivenessConfig, measure_responsiveness
-from simulator.world.world import World
+from simulator.world import AnyWorld
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class ProtocolThroughput:
 
 
 def protocol_throughput(
-    world: World,
+    world: AnyWorld,
     name: str,
     adapter: RecommenderAdapter,
     config: ResponsivenessConfig,

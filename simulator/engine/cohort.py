@@ -47,8 +47,10 @@ class Cohort:
         )
 
     def recent(self, window: int) -> Recent:
-        """The last ``window`` events of every user, most recent first (-1 = none yet)."""
+        """The last ``window`` events of every user, most recent first; at most ``length``
+        columns (a window longer than the history has nothing more to show)."""
         t = self.length
+        window = min(window, t)
         cols = t - 1 - np.arange(window)
         valid = cols >= 0
         cols = np.where(valid, cols, 0)

@@ -25,8 +25,8 @@ import pandas as pd
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from simulator.live_ab.plots import plot_live_ab
 from simulator.live_ab.simulation import LiveABResult
-from simulator.records import OutputExistsError, package_versions
-from simulator.world.world import World
+from simulator.records import OutputExistsError, package_versions, world_record
+from simulator.world import AnyWorld
 
 CSV_FILES = ("live_ab_daily.csv", "live_ab_summary.csv", "live_ab_users.csv.gz")
 RESULT_FILES = (*CSV_FILES, "live_ab.json", "live_ab.png", "live_ab.pdf")
@@ -44,7 +44,7 @@ def check_live_output_dir(out: Path, overwrite: bool) -> None:
 def write_live_ab(
     out: Path,
     result: LiveABResult,
-    world: World,
+    world: AnyWorld,
     specs: dict[str, str] | None = None,
     extra: dict | None = None,
 ) -> dict[str, Path]:
@@ -76,7 +76,7 @@ def write_live_ab(
             for name in result.arms
         },
         "daily_active_users": {name: [int(v) for v in dau[name]] for name in result.arms},
-        "world": {"fingerprint": world.fingerprint, "config": world.config.to_dict()},
+        "world": world_record(world),
         "versions": package_versions(),
         "wall_seconds": result.wall_seconds,
         **(extra or {}),

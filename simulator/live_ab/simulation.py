@@ -68,7 +68,7 @@ from simulator.live_ab.metrics import (
     day_columns,
     day_counts,
 )
-from simulator.world.world import World
+from simulator.world import AnyWorld
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class LiveABConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def check_world(self, world: World) -> None:
+    def check_world(self, world: AnyWorld) -> None:
         """One-line errors for an experiment the world cannot host."""
         if self.n_users > world.n_users:
             raise ValueError(f"n_users {self.n_users} exceeds the world's {world.n_users} users")
@@ -220,10 +220,14 @@ class _LiveUsers:
             self.items[rows, :width], self.feedback[rows, :width], self.dwell[rows, :width], lengths
         )
 
-    def recent(self, rows: np.ndarray, window: int) -> Recent:
-        """Today's last ``window`` events of ``rows``, most recent first (-1 = none)."""
+    def recent(self, rows: np.ndarray, window: int, all_sessions: bool = False) -> Recent:
+        """The last ``window`` events of ``rows`` (today's only unless ``all_sessions``),
+        most recent first (-1 = none); at most as many columns as the longest reach."""
+        start = 0 if all_sessions else self.session_start[rows, None]
+        reach = self.lengths[rows] - (0 if all_sessions else self.session_start[rows])
+        window = min(window, int(reach.max()) if rows.size else 0)
         cols = self.lengths[rows, None] - 1 - np.arange(window)[None, :]
-        valid = cols >= self.session_start[rows, None]
+        valid = cols >= start
         at = (rows[:, None], np.where(valid, cols, 0))
         return Recent(
             items=np.where(valid, self.items[at], PAD),
@@ -266,7 +270,7 @@ class _LiveUsers:
 
 
 def _simulate_arm(
-    world: World,
+    world: AnyWorld,
     adapter: RecommenderAdapter,
     config: LiveABConfig,
     on_day,
@@ -276,7 +280,7 @@ def _simulate_arm(
     service = RecommenderService(env, adapter, world.corpus.n_items, config.slate_size)
     model = world.user_model(config.seed)
     policy = LogitChoice(config.temperature, config.no_choice_utility)
-    window = model.config.momentum_window
+    window = model.history_window
     n = config.n_users
     state = _LiveUsers(n, config.n_days * config.max_session, model, world.corpus.n_clusters)
     users = np.arange(n, dtype=np.int64)
@@ -299,7 +303,7 @@ def _simulate_arm(
                     break
                 slates = yield service.request(state.histories(rows))
                 step = day * config.max_session + t
-                recent = state.recent(rows, window)
+                recent = state.recent(rows, window, model.history_spans_sessions)
                 picks = policy.choose(model.keys, rows, step, slates, model, recent)
                 chose = np.flatnonzero(picks != NO_CHOICE)
                 in_session[rows[picks == NO_CHOICE]] = False
@@ -321,7 +325,7 @@ def _simulate_arm(
 
 
 def run_live_ab(
-    world: World,
+    world: AnyWorld,
     arms: Mapping[str, RecommenderAdapter],
     config: LiveABConfig | None = None,
     progress: bool = True,

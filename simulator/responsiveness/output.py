@@ -24,11 +24,11 @@ import pandas as pd
 
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from simulator import records
-from simulator.records import package_versions
+from simulator.records import package_versions, world_record
 from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
 from simulator.responsiveness.simulated import ResponsivenessConfig, ResponsivenessRun
 from simulator.similarity import SIMILARITY_KINDS
-from simulator.world.world import World
+from simulator.world import AnyWorld
 
 RESULT_FILES = ("responsiveness.csv", "per_user.csv.gz", "run.json")
 
@@ -46,7 +46,7 @@ def write_run(
     out: Path,
     runs: list[ResponsivenessRun],
     config: ResponsivenessConfig,
-    world: World,
+    world: AnyWorld,
     extra: dict | None = None,
 ) -> dict[str, Path]:
     """Write every result file of a comparison into ``out``; returns name -> path."""
@@ -62,7 +62,7 @@ def write_run(
     record = {
         "command": sys.argv,
         "config": config.to_dict(),
-        "world": {"fingerprint": world.fingerprint, "config": world.config.to_dict()},
+        "world": world_record(world),
         "seed": config.seed,
         "similarity": {name: kind.description for name, kind in SIMILARITY_KINDS.items()},
         "versions": package_versions(),

@@ -40,8 +40,8 @@ from simulator.bootstrap import relative_change_ci
 from simulator.engine.cohort import Cohort
 from simulator.engine.service import RecommenderService, ServiceStats
 from simulator.responsiveness.branches import DEFAULT_BRANCHES, BranchAction, parse_branches
-from simulator.similarity import SIMILARITY_KINDS, ItemAttributes, similarities
-from simulator.world.world import World
+from simulator.similarity import SIMILARITY_KINDS, similarities
+from simulator.world import AnyWorld
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class ResponsivenessConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def check_world(self, world: World) -> None:
+    def check_world(self, world: AnyWorld) -> None:
         """One-line errors for a protocol the world cannot host."""
         if self.n_users > world.n_users:
             raise ValueError(f"n_users {self.n_users} exceeds the world's {world.n_users} users")
@@ -170,7 +170,7 @@ def _user_cohort(
         slates = yield service.request(histories)
         if on_slate is not None:
             on_slate(SlateEvent(users, step + 1, None, histories, slates))
-        recent = cohort.recent(model.config.momentum_window)
+        recent = cohort.recent(model.history_window)
         items = slates[rows, policy.choose(keys, users, step, slates, model, recent)]
         tick(len(users))
         if step == config.k - 1:
@@ -198,14 +198,14 @@ def _user_cohort(
             tick(len(users))
             if h + 1 < config.horizon:
                 # Same keys in every branch: only the slates, never the draws, differ.
-                recent = branch.recent(model.config.momentum_window)
+                recent = branch.recent(model.history_window)
                 items = slates[rows, policy.choose(keys, users, step, slates, model, recent)]
                 response = model.respond(users, items, step, recent)
                 branch.append(items, response.feedback, response.dwell)
 
 
 def measure_responsiveness(
-    world: World,
+    world: AnyWorld,
     adapter: RecommenderAdapter,
     config: ResponsivenessConfig,
     name: str | None = None,
@@ -236,7 +236,7 @@ def measure_responsiveness(
         shares={kind: np.full((len(actions), h, n), np.nan) for kind in SIMILARITY_KINDS},
         x_k=np.full(n, -1, np.int64),
     )
-    attributes = ItemAttributes.from_corpus(world.corpus)
+    attributes = world.item_attributes()
     steps_done = [0]
 
     def tick(count: int) -> None:
@@ -266,12 +266,12 @@ def measure_responsiveness(
         )
     env.run()
     wall = time.perf_counter() - start
-    per_user = _per_user_table(name, world, actions, record, config)
+    per_user = _per_user_table(name, attributes, actions, record, config)
     table = summarize(per_user, config) if summary else pd.DataFrame()
     return ResponsivenessRun(name, per_user, table, steps_done[0], wall, service.stats)
 
 
-def _per_user_table(name, world, actions, record, config) -> pd.DataFrame:
+def _per_user_table(name, attributes, actions, record, config) -> pd.DataFrame:
     """Long table: one row per (user, branch, step) with one column per similarity kind."""
     n_b, h, n = len(actions), config.horizon, len(record.x_k)
     branch = np.repeat(np.arange(n_b), h * n)
@@ -285,8 +285,8 @@ def _per_user_table(name, world, actions, record, config) -> pd.DataFrame:
             "branch": np.array([a.name for a in actions])[branch],
             "step": config.k + 1 + step,
             "x_k": x_k,
-            "x_k_cluster": world.corpus.cluster[x_k],
-            "x_k_creator": world.corpus.creator[x_k],
+            "x_k_cluster": attributes.cluster[x_k],
+            "x_k_creator": attributes.creator[x_k],
             **{kind: record.shares[kind].ravel() for kind in SIMILARITY_KINDS},
         }
     )
@@ -364,7 +364,7 @@ def summarize_branches(
 
 
 def compare(
-    world: World,
+    world: AnyWorld,
     adapters: Mapping[str, RecommenderAdapter],
     config: ResponsivenessConfig,
     progress: Callable[[int], object] | None = None,

@@ -19,6 +19,7 @@ import numpy as np
 
 from agents import Population, PopulationConfig, ResponseConfig, UserModel
 from recommenders.atomic import atomic_write_bytes
+from simulator.similarity import ItemAttributes
 from simulator.world.corpus import Corpus, CorpusConfig
 
 WORLD_FORMAT = "responsiveness-world"
@@ -66,11 +67,77 @@ def canonical_bytes(array: np.ndarray) -> bytes:
     return scaled.tobytes() + exponent.astype(np.int64).tobytes()
 
 
+def archive_fingerprint(header: dict, arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 (hex, first 16 chars) of a world's JSON header and every array's values,
+    floats to about 6 significant digits (:func:`canonical_bytes`)."""
+    digest = hashlib.sha256(json.dumps(header, sort_keys=True).encode())
+    for name, array in sorted(arrays.items()):
+        digest.update(name.encode())
+        digest.update(canonical_bytes(array))
+    return digest.hexdigest()[:16]
+
+
+def write_archive(path: str | Path, header: dict, arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``header`` (JSON) and ``arrays`` to the ``.npz`` at ``path`` atomically."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, header=np.array(json.dumps(header, sort_keys=True)), **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def read_header(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(header, arrays) of a world archive of any format; :class:`WorldFileError` if unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise WorldFileError(f"world file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            data = {name: archive[name] for name in archive.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        # numpy reads a non-archive as a pickle and suggests allow_pickle: never.
+        reason = "not an .npz archive" if "pickle" in str(error) else str(error)
+        raise WorldFileError(
+            f"world file {path} is not a readable world archive: {reason}"
+        ) from None
+    if "header" not in data:
+        raise WorldFileError(f"world file {path} has no header: not a world file")
+    try:
+        header = json.loads(str(data["header"]))
+    except json.JSONDecodeError:
+        raise WorldFileError(f"world file {path} has a corrupt header") from None
+    if not isinstance(header, dict):
+        raise WorldFileError(f"world file {path} has a corrupt header")
+    return header, data
+
+
+def read_archive(path, format_name: str, version: int) -> tuple[dict, dict[str, np.ndarray]]:
+    """(header, arrays) of a world archive of ``format_name`` at ``version``, else a one-line
+    :class:`WorldFileError`."""
+    header, data = read_header(path)
+    if header.get("format") != format_name:
+        raise WorldFileError(f"world file {path} is not a {format_name} file")
+    check_version(path, header, version)
+    return header, data
+
+
+def check_version(path, header: dict, version: int) -> None:
+    """A one-line :class:`WorldFileError` unless ``header`` has format ``version``."""
+    if header.get("version") != version:
+        raise WorldFileError(
+            f"world file {path} has format version {header.get('version')}, "
+            f"this library reads version {version}: regenerate it"
+        )
+
+
 _CORPUS_ARRAYS = ("cluster", "creator", "quality", "popularity", "embedding")
 
 
 class World:
     """The synthetic environment a responsiveness run takes place in."""
+
+    kind = "synthetic"
+    FORMAT, VERSION = WORLD_FORMAT, WORLD_VERSION
 
     def __init__(self, config: WorldConfig, corpus: Corpus, population: Population) -> None:
         if population.cluster_affinity.shape[1] != corpus.n_clusters:
@@ -128,49 +195,25 @@ class World:
         by 1e-18 between numpy 2.4 and 2.5), and a model trained on one machine
         must still match the same world on another.
         """
-        digest = hashlib.sha256(json.dumps(self._header(), sort_keys=True).encode())
-        for name, array in sorted(self._arrays().items()):
-            digest.update(name.encode())
-            digest.update(canonical_bytes(array))
-        return digest.hexdigest()[:16]
+        return archive_fingerprint(self._header(), self._arrays())
+
+    def item_attributes(self) -> ItemAttributes:
+        """The catalogue as the similarity kinds see it: one content cluster per item."""
+        return ItemAttributes.from_corpus(self.corpus)
 
     def save(self, path: str | Path) -> Path:
         """Write the world to ``path`` (``.npz``) atomically; returns the path."""
-        path = Path(path)
-        buffer = io.BytesIO()
-        header = np.array(json.dumps(self._header(), sort_keys=True))
-        np.savez_compressed(buffer, header=header, **self._arrays())
-        atomic_write_bytes(path, buffer.getvalue())
-        return path
+        return write_archive(path, self._header(), self._arrays())
 
     @classmethod
     def load(cls, path: str | Path) -> World:
         """Read a world written by :meth:`save`; raises :class:`WorldFileError` on any problem."""
-        path = Path(path)
-        if not path.is_file():
-            raise WorldFileError(f"world file {path} does not exist")
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                data = {name: archive[name] for name in archive.files}
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-            # numpy reads a non-archive as a pickle and suggests allow_pickle: never.
-            reason = "not an .npz archive" if "pickle" in str(error) else str(error)
-            raise WorldFileError(
-                f"world file {path} is not a readable world archive: {reason}"
-            ) from None
-        if "header" not in data:
-            raise WorldFileError(f"world file {path} has no header: not a world file")
-        try:
-            header = json.loads(str(data["header"]))
-        except json.JSONDecodeError:
-            raise WorldFileError(f"world file {path} has a corrupt header") from None
-        if not isinstance(header, dict) or header.get("format") != WORLD_FORMAT:
-            raise WorldFileError(f"world file {path} is not a {WORLD_FORMAT} file")
-        if header.get("version") != WORLD_VERSION:
-            raise WorldFileError(
-                f"world file {path} has format version {header.get('version')}, "
-                f"this library reads version {WORLD_VERSION}: regenerate it"
-            )
+        header, data = read_archive(path, WORLD_FORMAT, WORLD_VERSION)
+        return cls.from_archive(path, header, data)
+
+    @classmethod
+    def from_archive(cls, path, header: dict, data: dict[str, np.ndarray]) -> World:
+        """The world of a read archive (:func:`read_archive`)."""
         missing = [name for name in (*_CORPUS_ARRAYS, "cluster_affinity") if name not in data]
         if missing:
             raise WorldFileError(f"world file {path} lacks arrays {missing}")

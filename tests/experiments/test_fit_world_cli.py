@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from recommenders.datasets.presets import preset_folder
+from simulator.world import load_world
 from tests.experiments.conftest import load_cli
 
 cli = load_cli("fit_world")
@@ -103,3 +104,58 @@ def test_bad_data_is_a_one_line_error(tmp_path, capsys, tables, message):
     assert cli.main([*args, *FAST, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_the_fitted_world_runs_every_protocol(tmp_path, capsys):
+    """fit_world.py writes world.npz (the table's catalogue, --n-users users) and
+    responsiveness.py, live_ab.py and make_logs.py run in it with --world; the
+    feedback-blind popularity adapter gives exactly 0 with CI [0, 0]."""
+    out = tmp_path / "fit"
+    code = cli.main(
+        [
+            *write_tables(tmp_path),
+            *FAST,
+            "--baselines",
+            "none",
+            "--n-users",
+            "50",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    world = load_world(out / "world.npz")
+    assert world.kind == "fitted" and world.n_users == 50
+    np.testing.assert_array_equal(world.corpus.item_ids, np.arange(100, 140))
+    record = json.loads((out / "run.json").read_text())
+    assert record["world"]["fingerprint"] == world.fingerprint
+    assert record["world"]["data"]["fingerprint"] == world.data_fingerprint
+    capsys.readouterr()
+    measured = tmp_path / "resp"
+    code = load_cli("responsiveness").main(
+        ["--world", str(out / "world.npz"), "--n-users", "50", "--k", "3", "--adapter",
+         "popularity", "--adapter", "filter:popularity", "--n-resamples", "200",
+         "--no-progress", "--out", str(measured)]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_csv(measured / "responsiveness.csv")
+    blind = table[table["model"] == "popularity"]
+    assert (blind[["relative_change", "ci_low", "ci_high"]].to_numpy() == 0).all()
+    filtered = table[(table["model"] == "filter:popularity") & (table["kind"] == "creator")]
+    assert filtered["relative_change"].iloc[0] == -1.0
+    run = json.loads((measured / "run.json").read_text())
+    assert run["world"]["kind"] == "fitted" and run["world"]["data"]["name"] == "ratings"
+    live = tmp_path / "live"
+    code = load_cli("live_ab").main(
+        ["--world", str(out / "world.npz"), "--n-users", "30", "--days", "2",
+         "--max-session", "5", "--arm", "baseline=popularity", "--arm",
+         "random=random", "--n-resamples", "200", "--no-progress", "--out", str(live)]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    logs = tmp_path / "logs"
+    code = load_cli("make_logs").main(
+        ["--world", str(out / "world.npz"), "--n-users", "20", "--n-steps", "8", "--out", str(logs)]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert load_world(logs / "world.npz").fingerprint == world.fingerprint
+    assert len(pd.read_csv(logs / "interactions.csv.gz")) == 160

@@ -227,7 +227,12 @@ def test_record_counts_repeats_across_days(small_world):
     assert users.counts["repeat_dislikes"].tolist() == [1, 0]
     assert users.lengths.tolist() == [4, 2]
     recent = users.recent(np.array([0, 1]), 3)
-    assert recent.items.tolist() == [[3, 2, -1], [-1, -1, -1]]  # today's session only
+    # Today's session only, as wide as the longest one today (2 events), not the window.
+    assert recent.items.tolist() == [[3, 2], [-1, -1]]
+    # A model whose memory spans sessions (a fitted world's) reads every day.
+    every_day = users.recent(np.array([0, 1]), 3, all_sessions=True)
+    assert every_day.items.tolist() == [[3, 2, 1], [3, 2, -1]]
+    assert every_day.feedback.tolist() == [[DISLIKE, DISLIKE, DISLIKE], [LIKE, SKIP, -1]]
     # User 1 skipped creator 1 (item 2) on day 1, so a skip of creator 1 today repeats;
     # a like (item 3, day 1) is remembered as a like only: a dislike there is no repeat.
     users.record(np.array([1]), np.array([3]), np.array([SKIP]), np.array([0.1]))
