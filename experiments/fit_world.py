@@ -45,7 +45,7 @@ import torch
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import PRESETS, DataError, load_interactions, load_preset
 from simulator.records import check_output_dir, package_versions, world_record
-from simulator.world.fidelity import BASELINES, evaluate_fidelity
+from simulator.world.fidelity import BASELINES, evaluate_fidelity, with_world_logs
 from simulator.world.fidelity_output import fidelity_markdown, plot_reliability
 from simulator.world.fitted import FittedWorldConfig, fit_world
 from simulator.world.response_fit import ResponseFitConfig
@@ -94,6 +94,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--baselines",
         default=",".join(BASELINES),
         help=f"comma-separated, from {', '.join(BASELINES)} (or 'none')",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="B",
+        help="parametric-bootstrap interval of the sequential effects from B refits "
+        "(bias-corrected; B >= 2; each refit costs about a third of the fit; default 0: off)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fit and the baselines")
     parser.add_argument(
@@ -177,9 +185,13 @@ def main(argv: list[str] | None = None) -> int:
             baselines,
             progress=say,
             statistics=not args.no_statistics,
+            bootstrap=args.bootstrap,
         )
         world_config = FittedWorldConfig(n_users=args.n_users or data.n_users, seed=args.world_seed)
         world = fit_world(data, result.model, world_config)
+        if result.statistics is not None:
+            say("statistics of logs drawn from the fitted world")
+            result.statistics = with_world_logs(result.statistics, world, seed=args.seed + 1)
     except (ValueError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -187,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     world.save(out / "world.npz")
     summary = {"data": data.summary(), "holdout": args.holdout, **result.model.summary()}
+    if result.effect_intervals:
+        summary["bootstrap"] = [e.to_dict() for e in result.effect_intervals]
     atomic_write_text(out / "response_model.json", json.dumps(summary, indent=2) + "\n")
     atomic_write_csv(out / "fidelity.csv", result.metrics)
     atomic_write_csv(out / "calibration.csv", result.calibration)
@@ -199,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": sys.argv,
         "config": config.to_dict(),
         "holdout": args.holdout,
+        "bootstrap": args.bootstrap,
         "baselines": list(baselines),
         "skipped": result.skipped,
         "seed": args.seed,

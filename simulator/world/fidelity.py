@@ -49,7 +49,7 @@ synthetic world (2,000 users x 100 steps of :func:`simulator.logs.make_logs`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,7 @@ from agents import PopulationConfig, ResponseConfig
 from recommenders.datasets import InteractionData
 from recommenders.history import Feedback
 from simulator.logs import LogConfig, make_logs
+from simulator.world.effect_bootstrap import EffectInterval, bootstrap_effects
 from simulator.world.log_statistics import log_statistics, user_creator_groups
 from simulator.world.outcome_simulation import simulate_outcomes, simulated_log
 from simulator.world.response_fit import (
@@ -302,6 +303,43 @@ def statistics_table(
     return table.rename_axis("statistic").reset_index()
 
 
+WORLD_LOG_COLUMN = "fitted world, simulated choices"
+"""The statistics column of logs drawn from the fitted world itself (:func:`with_world_logs`)."""
+
+
+def with_world_logs(
+    table: pd.DataFrame, world, world_users: int = 2000, seed: int = 1
+) -> pd.DataFrame:
+    """``table`` with a column of the same statistics on logs of the fitted ``world``.
+
+    Here the simulator also chooses the items: ``world_users`` simulated users
+    (at most the world's) take 100 steps each (fewer when the catalogue has
+    fewer than 110 items) from the slates of
+    :func:`simulator.logs.make_logs`'s default logging recommender (a mixture
+    of "more like this", popularity and random), choosing by the logit on the
+    fitted utility and responding from the fitted model. Genre continuation,
+    the popularity of what is consumed and the per-user dislike rates then
+    test the choice model too, which the log cannot fit (it has no
+    impressions). Inserted before ``default world``.
+    """
+    n = min(world_users, world.n_users)
+    config = LogConfig(n_users=n, seed=seed)
+    # Slates exclude consumed items: a small catalogue allows fewer steps.
+    steps = min(config.n_steps, world.corpus.n_items - config.slate_size)
+    if steps < 1:
+        raise ValueError(
+            f"the catalogue has {world.corpus.n_items} items: too few for logs with slates of "
+            f"{config.slate_size}"
+        )
+    log = make_logs(world, replace(config, n_steps=steps))
+    attributes = world.item_attributes()
+    column = log_statistics(log, attributes.creator, attributes.clusters, world.corpus.n_items)
+    out = table.copy()
+    at = list(out.columns).index("default world") if "default world" in out else len(out.columns)
+    out.insert(at, WORLD_LOG_COLUMN, out["statistic"].map(column))
+    return out
+
+
 @dataclass
 class FidelityResult:
     """A fitted model and how it and the baselines did on the held-out events."""
@@ -312,6 +350,7 @@ class FidelityResult:
     calibration: pd.DataFrame
     skipped: dict[str, str]
     statistics: pd.DataFrame | None = None
+    effect_intervals: list[EffectInterval] | None = None
 
 
 def evaluate_fidelity(
@@ -322,9 +361,14 @@ def evaluate_fidelity(
     baselines: tuple[str, ...] = tuple(BASELINES),
     progress: Callable[[str], object] = lambda _: None,
     statistics: bool = True,
+    bootstrap: int = 0,
 ) -> FidelityResult:
     """Fit on each user's earlier events, score the fitted model and the baselines on the
-    last ``holdout`` share of them (see the module docstring)."""
+    last ``holdout`` share of them (see the module docstring); with ``bootstrap`` B >= 2,
+    also the parametric-bootstrap interval of the sequential effects
+    (:func:`simulator.world.effect_bootstrap.bootstrap_effects`, B refits)."""
+    if bootstrap == 1 or bootstrap < 0:
+        raise ValueError(f"bootstrap must be 0 (off) or >= 2 refits, got {bootstrap}")
     config = config or ResponseFitConfig(seed=seed)
     held = holdout_events(data, holdout)
     x = sequential_covariates(data)
@@ -345,4 +389,15 @@ def evaluate_fidelity(
     if statistics:
         progress("statistics of real and simulated logs")
         table = statistics_table(data, model, seed)
-    return FidelityResult(model, held, metrics, calibration, skipped, table)
+    intervals = None
+    if bootstrap:
+        progress(f"parametric bootstrap of the sequential effects: {bootstrap} refits")
+        intervals = bootstrap_effects(
+            data,
+            model,
+            ~held,
+            n_resamples=bootstrap,
+            seed=seed,
+            progress=lambda b: progress(f"  refit {b}/{bootstrap}"),
+        )
+    return FidelityResult(model, held, metrics, calibration, skipped, table, intervals)

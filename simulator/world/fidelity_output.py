@@ -76,6 +76,29 @@ def fidelity_markdown(data: InteractionData, result: FidelityResult, holdout: fl
         "",
         md_table(effects_table),
     ]
+    if result.effect_intervals:
+        boot = pd.DataFrame(
+            [
+                {
+                    "effect": e.name,
+                    "estimate": f"{e.estimate:+.4f}",
+                    "bias": f"{e.bias:+.4f}",
+                    "corrected": f"{e.corrected:+.4f}",
+                    "se": f"{e.se:.4f}",
+                    "95% CI": f"[{e.ci_low:+.4f}, {e.ci_high:+.4f}]",
+                }
+                for e in result.effect_intervals
+            ]
+        )
+        lines += [
+            "",
+            f"Parametric bootstrap of the effects ({result.effect_intervals[0].n_resamples} "
+            "refits to outcomes drawn from the fitted model; bias-corrected normal interval, "
+            "simulator.world.effect_bootstrap). The cluster-robust interval above conditions "
+            "on the other estimates and is too narrow; this one is the one to report:",
+            "",
+            md_table(boot),
+        ]
     if result.statistics is not None:
         stats = result.statistics.copy()
         for column in stats.columns[1:]:
@@ -83,7 +106,8 @@ def fidelity_markdown(data: InteractionData, result: FidelityResult, holdout: fl
         lines += [
             "",
             "Real against simulated logs (the same statistics on each; `fitted`: outcomes drawn "
-            "from the model on the real item sequences, seed as the fit):",
+            "from the model on the real item sequences, seed as the fit; `fitted world, "
+            "simulated choices`: logs of the fitted world, whose users also choose the items):",
             "",
             md_table(stats),
         ]

@@ -48,7 +48,9 @@ not 95%, and the creator estimate was biased towards 0 by 0.06 and 0.03. Two
 causes: it treats the other estimates as known, and a per-user bias beside a
 term driven by the user's own past outcomes is biased in short sequences
 (Nickell 1981), which shrinks as sequences grow. Read it as a lower bound on
-the uncertainty.
+the uncertainty; :mod:`simulator.world.effect_bootstrap` gives the interval to
+report (a parametric bootstrap that refits every parameter and corrects the
+bias: 91% coverage in the same simulations).
 """
 
 from __future__ import annotations
@@ -315,8 +317,13 @@ def fit_response(
     train: np.ndarray | None = None,
     config: ResponseFitConfig | None = None,
     covariates: np.ndarray | None = None,
+    init: OrdinalResponseModel | None = None,
 ) -> OrdinalResponseModel:
     """Fit the ordinal response model on the events where ``train`` is True (default all).
+
+    ``init``: a model of the same data's shape to start from (its parameters are
+    copied, not changed), e.g. the point estimate when refitting bootstrap
+    replicates; by default the seeded start of the module docstring.
 
     Raises a one-line ValueError when there is too little to fit: fewer than 2
     users or 10 training events, or an outcome scale with fewer than 2 levels.
@@ -354,6 +361,14 @@ def fit_response(
         model.params["threshold0"][:] = float(logits[0])
         gaps = np.maximum(np.diff(logits), 1e-3)
         model.params["threshold_gaps"][:] = torch.as_tensor(np.log(np.expm1(gaps)))
+    if init is not None:
+        for name, tensor in model.params.items():
+            if init.params[name].shape != tensor.shape:
+                raise ValueError(
+                    f"init: {name} has shape {tuple(init.params[name].shape)}, "
+                    f"expected {tuple(tensor.shape)}"
+                )
+            tensor.copy_(init.params[name].detach())
     fixed = (() if config.sequential else ("gamma",)) + (
         () if config.attributes else ("cluster", "creator")
     )

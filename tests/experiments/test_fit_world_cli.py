@@ -46,7 +46,14 @@ def test_a_table_given_by_column_names(tmp_path, capsys):
     with_statistics = [a for a in FAST if a != "--no-statistics"]
     assert cli.main([*args, *with_statistics, "--out", str(out), "--baselines", "bias-only"]) == 0
     statistics = pd.read_csv(out / "statistics.csv").set_index("statistic")
-    assert list(statistics.columns) == ["real", "fitted", "fitted, gamma_D = 0", "default world"]
+    assert list(statistics.columns) == [
+        "real",
+        "fitted",
+        "fitted, gamma_D = 0",
+        "fitted world, simulated choices",
+        "default world",
+    ]
+    assert statistics.loc["n_users", "fitted world, simulated choices"] == 30
     assert statistics.loc["n_events", "real"] == statistics.loc["n_events", "fitted"]
     for name in ("response_model.json", "fidelity.csv", "calibration.csv", "fidelity.md"):
         assert (out / name).is_file(), name

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from hypothesis import strategies as st
 
 from recommenders import PAD, Feedback, History, HistoryBatch
 from recommenders.sequences import Sequences, validate_log
+from tests.torch_threads import one_torch_thread
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,9 @@ def histories():
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread():
-    """Every module here: tiny models gain nothing from threads, and spinning threads
-    crawl on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    """Every module here (tests.torch_threads)."""
+    with one_torch_thread():
+        yield
 
 
 D, S, P = int(Feedback.DISLIKE), int(Feedback.SKIP), int(Feedback.POSITIVE)
