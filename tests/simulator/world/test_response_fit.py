@@ -29,7 +29,12 @@ meets about two times in three for the strong effect.
 import numpy as np
 import pytest
 
-from simulator.world.effect_bootstrap import bootstrap_effects
+from simulator.world.effect_bootstrap import (
+    bootstrap_effects,
+    bootstrap_replicates,
+    effect_intervals,
+    probability_intervals,
+)
 from simulator.world.outcome_simulation import simulate_outcomes
 from simulator.world.response_fit import ResponseFitConfig, fit_response, sequential_covariates
 from tests.simulator.world.test_outcome_simulation import (
@@ -107,19 +112,32 @@ def test_bootstrap_interval_covers_the_true_effects():
     creator estimate is +0.070 (strong) and +0.046 (weak) before the bias correction,
     +0.047 and +0.025 after. At 91% coverage fewer than 13 of 16 has probability
     0.06; the test is a floor, not a discriminator: at the robust interval's 80%, 13
-    or more has probability 0.59."""
-    covered = []
+    or more has probability 0.59.
+
+    The dislike probabilities of single events (every 60th event, 200 per fit) are
+    covered less often than nominal: 77-82% per fit on these 8 fits (mean 79%), with
+    intervals 0.22-0.25 wide. An event's probability rests on penalised user and item
+    terms, whose shrinkage the bootstrap world (fitted at the shrunk values) does not
+    reproduce; the test asserts what was measured, at least 70% on average."""
+    covered, probability_coverage = [], []
     for seed in range(4):
         tables = synthetic_tables(n_users=300, n_events=40, n_items=200, n_creators=20, seed=seed)
         for gamma_d in (STRONG, WEAK):
-            _, data, model, _ = fitted_world(gamma_d, tables, seed=seed)
-            intervals = bootstrap_effects(data, model, n_resamples=20, seed=seed)
+            true, data, model, x = fitted_world(gamma_d, tables, seed=seed)
+            replicates = bootstrap_replicates(data, model, n_resamples=20, seed=seed)
+            intervals = effect_intervals(model, replicates)
             truth = {"creator_disliked_before": gamma_d, "liked_cluster_before": GAMMA_L}
             assert [e.name for e in intervals] == list(truth)
             for e in intervals:
                 assert e.ci_low < e.corrected < e.ci_high and e.se > 0
                 covered.append(e.ci_low <= truth[e.name] <= e.ci_high)
+            rows = np.arange(0, len(data.log), 60)
+            users, items = data.log["user"].to_numpy()[rows], data.log["item"].to_numpy()[rows]
+            p = probability_intervals(model, replicates, users, items, x[rows])
+            p_true = true.level_probabilities(users, items, x[rows])[:, 0]
+            probability_coverage.append(((p.ci_low <= p_true) & (p_true <= p.ci_high)).mean())
     assert sum(covered) >= 13, f"{sum(covered)} of 16 bootstrap intervals cover the truth"
+    assert np.mean(probability_coverage) >= 0.7, probability_coverage
 
 
 def test_bootstrap_bad_arguments_are_one_line_errors(recovered):
