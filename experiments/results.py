@@ -50,6 +50,7 @@ from simulator.responsiveness.simulated import total_user_steps
 DEFAULT_REPORT = Path("docs/results.md")
 DISCUSSION = Path("docs/results_discussion.md")
 DEFAULT_ML1M = Path("runs/ml1m")
+DEFAULT_FITTED = Path("runs/fitted-ml1m")
 STAGES = ("fig3b", "sensitivity", "live_ab", "gradient", "report")
 
 
@@ -276,7 +277,9 @@ def run_report(
     elif ml1m:
         command += "".join(f" --ml1m {p}" for p in ml1m)
     discussion = None if quick else DISCUSSION
-    text = render_report(out, report, command, discussion, ml1m)
+    # The fitted-world study (experiments/fitted_ml1m.py) joins the report where it was run.
+    fitted = DEFAULT_FITTED if not quick and (DEFAULT_FITTED / "study.json").is_file() else None
+    text = render_report(out, report, command, discussion, ml1m, fitted)
     atomic_write_text(report, text)
     bars.stage(f"wrote {report}")
 

@@ -27,10 +27,9 @@ atomically (:mod:`recommenders.atomic`).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +42,7 @@ from matplotlib.lines import Line2D
 
 from recommenders.atomic import atomic_write_csv, save_figure
 from recommenders.losses import NEGATIVE_LOSSES, EmbeddingLogits, Objective
+from recommenders.torch_threads import one_torch_thread
 
 __all__ = [
     "DEFAULT_LOSSES",
@@ -63,18 +63,6 @@ DEFAULT_LOSSES = (
 )
 TABLE_COLUMNS = ["loss", "p", "loss_value", "dL_dp", "dL_dz"]
 _F64 = torch.float64
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread: the tensors here are tiny, and on a busy machine
-    thread hand-offs cost far more than the arithmetic (20x slower measured)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def clipped_name(loss: str, clip_norm: float) -> str:
@@ -146,7 +134,7 @@ def gradient_table(
     labels = torch.zeros(1, dtype=torch.long)
     weights = torch.full((1,), float(weight), dtype=_F64)
     rows, clipped = [], []
-    with _one_thread():
+    with one_torch_thread():
         _fill_table(losses, p_arr, source, labels, weights, clip_norm, rows, clipped)
     return pd.DataFrame(rows + clipped, columns=TABLE_COLUMNS)
 
@@ -294,7 +282,7 @@ def training_instability(
     weights = torch.ones(len(labels))
 
     problem = _Problem(init_states, init_items, users, labels, weights, is_negative, negative_items)
-    with _one_thread():
+    with one_torch_thread():
         rows = [row for name in negatives for row in _run(name, problem, n_steps, lr)]
     return pd.DataFrame(rows)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.movielens.fitted import fitted_block
 from experiments.movielens.report import ml1m_section
 from experiments.paper.study import read_json
 from experiments.paper.tables import (
@@ -47,11 +48,14 @@ def render_report(
     command: str,
     discussion: Path | None,
     ml1m: list[Path] | None = None,
+    fitted: Path | None = None,
 ) -> str:
     """The whole report as markdown; figures are copied next to ``report``.
 
     ``ml1m``: folders of experiments/ml1m.py runs (the main run first, then other
     training seeds) for the real-data section; none leaves the section out.
+    ``fitted``: an experiments/fitted_ml1m.py output folder, whose section (with its
+    discussion) follows the discussion; none leaves it out.
     """
     figures = copy_figures(
         report.parent / (report.stem + "_figures"),
@@ -108,6 +112,8 @@ def render_report(
         parts += ml1m_section(ml1m, report.parent / (report.stem + "_figures"), number=7)
     if discussion is not None and discussion.is_file():
         parts += ["", discussion.read_text().strip(), ""]
+    if fitted is not None:
+        parts += ["", fitted_block(fitted), ""]
     return "\n".join(parts) + "\n"
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from recommenders import PAD, Feedback, History, HistoryBatch
 from recommenders.sequences import Sequences, validate_log
-from tests.torch_threads import one_torch_thread
+from recommenders.torch_threads import one_torch_thread
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def histories():
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread():
-    """Every module here (tests.torch_threads)."""
+    """Every module here (recommenders.torch_threads)."""
     with one_torch_thread():
         yield
 

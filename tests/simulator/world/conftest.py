@@ -1,10 +1,10 @@
 import pytest
 
-from tests.torch_threads import one_torch_thread
+from recommenders.torch_threads import one_torch_thread
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread():
-    """Every module here fits small response models (tests.torch_threads)."""
+    """Every module here fits small response models (recommenders.torch_threads)."""
     with one_torch_thread():
         yield
