@@ -17,6 +17,7 @@ from simulator.responsiveness.simulated import (
     total_user_steps,
 )
 from simulator.similarity import SIMILARITY_KINDS, ItemAttributes, SimilarityKind
+from simulator.world import FittedWorld, load_world
 from simulator.world.corpus import Corpus, CorpusConfig
 from simulator.world.world import World, WorldConfig, WorldFileError
 
@@ -26,6 +27,7 @@ __all__ = [
     "BranchAction",
     "Corpus",
     "CorpusConfig",
+    "FittedWorld",
     "ItemAttributes",
     "ResponsivenessConfig",
     "ResponsivenessRun",
@@ -34,6 +36,7 @@ __all__ = [
     "WorldConfig",
     "WorldFileError",
     "compare",
+    "load_world",
     "measure_responsiveness",
     "parse_branches",
     "summarize",
