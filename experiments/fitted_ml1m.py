@@ -71,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         default=DISCUSSION,
         help=f"hand-written text after the section's tables (default {DISCUSSION})",
     )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="only render the section (and --into-report) from the study already in --out",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
     try:
@@ -93,8 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             import torch
 
             torch.set_num_threads(args.threads)
-        check_output_dir(args.out, args.overwrite, ("study.json",))
-        run_fitted_study(args.fit, args.ml1m, args.out, config, progress=not args.no_progress)
+        if args.render_only:
+            if not (args.out / "study.json").is_file():
+                raise ValueError(f"--render-only: {args.out} holds no study.json")
+        else:
+            check_output_dir(args.out, args.overwrite, ("study.json",))
+            run_fitted_study(args.fit, args.ml1m, args.out, config, progress=not args.no_progress)
         block = fitted_block(args.out, args.section, args.discussion)
     except (ValueError, CheckpointError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)

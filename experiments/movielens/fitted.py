@@ -221,6 +221,8 @@ def fitted_section(fit: Path, ml1m: Path, study: Path, number: int) -> list[str]
     model_view = models[
         ["model", "ndcg10", "recall10", "val_ndcg10", "best_epoch", "epochs"]
     ].copy()
+    for column in ("ndcg10", "recall10", "val_ndcg10"):
+        model_view[column] = model_view[column].map(_four)
     live = pd.read_csv(study / "live_ab" / "live_ab_summary.csv")
     c = record["config"]
     lines = [

@@ -69,6 +69,12 @@ def test_the_study_runs_and_splices_its_section(tmp_path, capsys):
     # A second run replaces the block rather than adding another.
     assert CLI.main([*argv, "--overwrite"]) == 0
     assert report.read_text().count("## 9. The full protocol") == 1
+    # Rendering again from the finished study changes nothing.
+    before = report.read_text()
+    assert CLI.main([*argv, "--render-only"]) == 0
+    assert report.read_text() == before
+    empty = ["--render-only", "--out", str(tmp_path / "none")]
+    assert CLI.main(empty) == 2 and "holds no study.json" in capsys.readouterr().err
 
 
 def test_a_checkpoint_of_another_catalogue_is_a_one_line_error(tmp_path, capsys):
