@@ -115,10 +115,15 @@ def test_bootstrap_interval_covers_the_true_effects():
     or more has probability 0.59.
 
     The dislike probabilities of single events (every 60th event, 200 per fit) are
-    covered less often than nominal: 77-82% per fit on these 8 fits (mean 79%), with
-    intervals 0.22-0.25 wide. An event's probability rests on penalised user and item
-    terms, whose shrinkage the bootstrap world (fitted at the shrunk values) does not
-    reproduce; the test asserts what was measured, at least 70% on average."""
+    covered less often than nominal here: 77-82% per fit on these 8 fits (mean 79%),
+    intervals 0.22-0.25 wide. The truth has a rank-2 factor term (sd 0.39 log-odds
+    per event) that the penalised fit does not recover from 40 events per user: its
+    factors converge to 0 (l2_factors = 10), so the fitted model, and the bootstrap
+    world drawn from it, lack that term, and the interval cannot see the omission
+    (measured on design 1: the estimate's error has sd 0.53 against a mean bootstrap
+    se of 0.34). The test asserts what was measured, at least 70% on average;
+    :func:`test_probability_interval_covers_a_recoverable_truth` is the same check
+    with a truth the fit can recover."""
     covered, probability_coverage = [], []
     for seed in range(4):
         tables = synthetic_tables(n_users=300, n_events=40, n_items=200, n_creators=20, seed=seed)
@@ -138,6 +143,33 @@ def test_bootstrap_interval_covers_the_true_effects():
             probability_coverage.append(((p.ci_low <= p_true) & (p_true <= p.ci_high)).mean())
     assert sum(covered) >= 13, f"{sum(covered)} of 16 bootstrap intervals cover the truth"
     assert np.mean(probability_coverage) >= 0.7, probability_coverage
+
+
+def test_probability_interval_covers_a_recoverable_truth():
+    """The per-event dislike-probability interval when the truth has no factor term (the
+    fit, with its factors, can then represent it): designs 0 and 1, strong and weak
+    creator effect, 200 events per fit. Measured: 90.5%, 91%, 91.5% and 90% (designs
+    0..3, strong and weak, 84.5-91.5%, mean 89%); the remaining gap is the shrinkage of
+    the user and item biases. At least 85% on average."""
+    coverage = []
+    for seed in range(2):
+        interactions, items = synthetic_tables(
+            n_users=300, n_events=40, n_items=200, n_creators=20, seed=seed
+        )
+        base = load(interactions, items)
+        for gamma_d in (STRONG, WEAK):
+            truth = true_model(base, (gamma_d, GAMMA_L), seed=seed + 100, n_factors=0)
+            levels = simulate_outcomes(truth, base, np.ones(len(base.log), bool), seed=seed)
+            data = with_drawn_feedback(interactions, items, base, levels)
+            model = fit_response(data, config=FIT)
+            replicates = bootstrap_replicates(data, model, n_resamples=20, seed=seed)
+            x = sequential_covariates(data)
+            rows = np.arange(0, len(data.log), 60)
+            users, items_ = data.log["user"].to_numpy()[rows], data.log["item"].to_numpy()[rows]
+            p = probability_intervals(model, replicates, users, items_, x[rows])
+            p_true = truth.level_probabilities(users, items_, x[rows])[:, 0]
+            coverage.append(((p.ci_low <= p_true) & (p_true <= p.ci_high)).mean())
+    assert np.mean(coverage) >= 0.85, coverage
 
 
 def test_bootstrap_bad_arguments_are_one_line_errors(recovered):
