@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.keyed_random import KeyedRandom, Purpose
-from agents.response import Recent, Response
+from agents.response import Recent, Response, per_row
 from recommenders.history import Feedback
 
 _DISLIKE = int(Feedback.DISLIKE)
@@ -125,7 +125,7 @@ class FittedUserModel:
         if recent is None or recent.items.shape[1] == 0:
             zero = np.zeros(items.shape)
             return zero, zero
-        flat = items.reshape(len(recent.items), -1)
+        flat = per_row(items, len(recent.items))
         past = recent.items
         valid = past >= 0
         # Trim the columns no row has reached: the window is an upper bound.

@@ -101,6 +101,11 @@ class Response:
     utility: np.ndarray
 
 
+def per_row(array: np.ndarray, n_rows: int) -> np.ndarray:
+    """``array`` as (n_rows, -1), also for no rows (where numpy cannot infer the -1)."""
+    return array.reshape(n_rows, array.size // n_rows if n_rows else 0)
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
@@ -160,7 +165,7 @@ class UserModel:
         enjoyed = (items >= 0) & np.isin(recent.feedback[:, :w], (POSITIVE, LIKE))
         recent_clusters = np.where(enjoyed, self.item_cluster[np.maximum(items, 0)], -1)
         decay = self.config.momentum_decay ** np.arange(w)
-        flat = clusters.reshape(len(items), -1)
+        flat = per_row(clusters, len(items))
         match = flat[:, :, None] == recent_clusters[:, None, :]
         return (match * decay).sum(axis=2).reshape(clusters.shape)
 

@@ -44,13 +44,34 @@ class RankingMetrics:
         return asdict(self)
 
 
+class NonFiniteScores(ValueError):
+    """A model's scores hold NaN: a diverged model, which no rank can describe."""
+
+
+def check_scores(logits: torch.Tensor) -> None:
+    """A one-line :class:`NonFiniteScores` when any score is NaN.
+
+    NaN compares false with everything, so a NaN row would otherwise put its
+    target at rank 0: a diverged model would score as perfect.
+    """
+    bad = torch.isnan(logits)
+    if bool(bad.any()):
+        rows = int(bad.any(dim=1).sum())
+        raise NonFiniteScores(
+            f"the model's scores hold NaN in {rows} of {logits.shape[0]} rows: "
+            "training diverged (lower the learning rate or the loss weights)"
+        )
+
+
 def target_ranks(
     logits: torch.Tensor, targets: torch.Tensor, context: torch.Tensor
 ) -> torch.Tensor:
     """Rank of each target among all items, context items (other than the target) excluded.
 
     ``logits`` (N, V), ``targets`` (N,), ``context`` (N, L) item ids with PAD = -1.
+    Raises :class:`NonFiniteScores` when a score is NaN.
     """
+    check_scores(logits)
     scores = logits.clone()
     n, v = scores.shape
     rows = torch.arange(n, device=scores.device)[:, None].expand_as(context)
@@ -72,6 +93,7 @@ def top_k_excluding(logits: torch.Tensor, context: torch.Tensor, k: int) -> torc
     """
     if not 1 <= k <= logits.shape[1]:
         raise ValueError(f"top_k_excluding: k must be in [1, {logits.shape[1]}], got {k}")
+    check_scores(logits)
     scores = logits.clone()
     rows = torch.arange(scores.shape[0], device=scores.device)[:, None].expand_as(context)
     seen = context >= 0

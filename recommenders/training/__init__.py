@@ -7,6 +7,13 @@
 """
 
 from recommenders.training.fit import FitResult, fit_variant
-from recommenders.training.loop import TrainConfig, TrainResult, train_model
+from recommenders.training.loop import TrainConfig, TrainingDiverged, TrainResult, train_model
 
-__all__ = ["FitResult", "TrainConfig", "TrainResult", "fit_variant", "train_model"]
+__all__ = [
+    "FitResult",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingDiverged",
+    "fit_variant",
+    "train_model",
+]

@@ -28,6 +28,7 @@ returns) decides early stopping, and the best such epoch's weights are kept.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -165,6 +166,10 @@ def _batch_loss(model, objective, variant, windows, weights, negative, idx, devi
     return loss / n_labels, parts, n_labels
 
 
+class TrainingDiverged(ValueError):
+    """The training loss became NaN or infinite; no checkpoint is kept."""
+
+
 def train_model(
     model: SequentialRecommender,
     variant: Variant,
@@ -225,7 +230,13 @@ def train_model(
             max_norm = config.grad_clip if config.grad_clip is not None else float("inf")
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
             optimizer.step()
-            sums["loss"] += loss.item()
+            value = loss.item()
+            if not math.isfinite(value):
+                raise TrainingDiverged(
+                    f"training diverged: the loss is {value} at epoch {epoch}, batch "
+                    f"{sums['batches'] + 1} (lower the learning rate or the loss weights)"
+                )
+            sums["loss"] += value
             sums["grad_norm"] += float(norm)
             sums["batches"] += 1
         seconds = time.perf_counter() - start

@@ -11,7 +11,7 @@ from recommenders.evaluation import (
     leave_one_out,
 )
 from recommenders.evaluation.held_out import rank_held_out
-from recommenders.evaluation.ranking import target_ranks, top_k_excluding
+from recommenders.evaluation.ranking import NonFiniteScores, target_ranks, top_k_excluding
 from recommenders.models import ModelConfig
 from recommenders.models.base import SequentialRecommender
 from recommenders.variants import Variant
@@ -60,3 +60,15 @@ def test_top_k_breaks_ties_by_lower_id_like_target_ranks():
     assert ranks.tolist() == [1]
     with pytest.raises(ValueError):
         top_k_excluding(logits, torch.tensor([[2]]), 6)
+
+
+def test_nan_scores_are_refused_not_ranked_first():
+    """NaN compares false with everything, so a NaN row used to put its target at rank 0."""
+    logits = torch.tensor([[1.0, 2.0, 3.0], [float("nan"), 0.0, 1.0]])
+    none = torch.full((2, 1), PAD)
+    with pytest.raises(NonFiniteScores, match="NaN in 1 of 2 rows: training diverged"):
+        target_ranks(logits, torch.tensor([0, 0]), none)
+    with pytest.raises(NonFiniteScores):
+        top_k_excluding(logits, none, 2)
+    finite = torch.tensor([[1.0, -float("inf"), 3.0]])  # -inf is a legitimate exclusion
+    assert target_ranks(finite, torch.tensor([0]), torch.full((1, 1), PAD)).tolist() == [1]

@@ -10,7 +10,7 @@ from recommenders.checkpoint import CHECKPOINT_VERSION, CheckpointError, save_ch
 from recommenders.models import ModelConfig, build_model
 from recommenders.sequences import Sequences, validate_log
 from recommenders.training.fit import fit_variant
-from recommenders.training.loop import TrainConfig, window_labels
+from recommenders.training.loop import TrainConfig, TrainingDiverged, window_labels
 from recommenders.variants import VARIANTS, LabelRule, Variant, get_variant
 
 N_ITEMS = 60
@@ -229,3 +229,16 @@ def test_batches_of_short_windows_train(variant_name, tmp_path):
     train_config = TrainConfig(epochs=1, batch_size=4, n_holdout=1, positive_loss="softmax_ce")
     fitted = fit_variant(short, variant, model_config, train_config, N_ITEMS, "w", tmp_path)
     assert np.isfinite(fitted.result.history["train_loss"]).all()
+
+
+def test_a_diverged_training_is_an_error_and_saves_nothing(sequences, tmp_path):
+    """An infinite learning rate makes the loss NaN within the first epoch: the fit stops
+    with a one-line TrainingDiverged naming the epoch, and no checkpoint is written
+    (before: the NaN model ranked every target first and was saved with NDCG@10 1.0)."""
+    variant = get_variant("baseline")
+    model_config = ModelConfig(kind="gru", dim=8, max_len=12, n_layers=1)
+    train_config = TrainConfig(epochs=1, batch_size=32, lr=float("inf"), seed=0)
+    with pytest.raises(TrainingDiverged, match=r"the loss is nan at epoch 1, batch \d+") as error:
+        fit_variant(sequences, variant, model_config, train_config, N_ITEMS, "w", tmp_path)
+    assert "\n" not in str(error.value)
+    assert not any(tmp_path.iterdir()) or not (tmp_path / "gru-baseline").exists()

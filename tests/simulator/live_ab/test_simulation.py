@@ -5,10 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents import UserModel
+from agents import Recent, UserModel
 from agents.response import DISLIKE, LIKE, POSITIVE, SKIP
 from experiments.published import LIVE_AB
 from recommenders import FeedbackFilter, PopularityAdapter, RandomAdapter, RecommenderAdapter
+from simulator import World
 from simulator.live_ab import metrics
 from simulator.live_ab.metrics import (
     METRIC_NAMES,
@@ -389,3 +390,20 @@ def test_an_added_counter_and_metric_reach_the_tables(small_world, monkeypatch):
     assert (result.daily["metric"] == "long_dwell_rate").sum() == FAST["n_days"]
     row = result.summary.set_index("metric").loc["long_dwell_rate"]
     assert 0 < row["mean_baseline"] < 1 and row["n"] > 0
+
+
+def test_a_step_where_every_user_leaves_is_not_an_error():
+    """30 users, 2 days (live_ab.py --n-users 30 --days 2): at some step every user still
+    in session picks no-choice, so the response model is asked about no users; that
+    used to fail with "cannot reshape array of size 0"."""
+    world = World.default(0, 30)
+    arms = {
+        "baseline": PopularityAdapter(world.corpus),
+        "filter": FeedbackFilter(PopularityAdapter(world.corpus), world.corpus),
+    }
+    result = run_live_ab(world, arms, LiveABConfig(n_users=30, n_days=2), progress=False)
+    assert len(result.users) == 2 * 2 * 30
+    empty = np.empty(0, np.int64)
+    recent = Recent(np.empty((0, 5), np.int64), np.empty((0, 5), np.int64))
+    response = world.user_model(0).respond(empty, empty, 0, recent)
+    assert response.feedback.shape == (0,) and response.dwell.shape == (0,)
