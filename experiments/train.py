@@ -22,11 +22,11 @@ from tqdm import tqdm
 
 from recommenders.losses import POSITIVE_LOSSES
 from recommenders.models import ModelConfig
-from recommenders.sequences import LogError, Sequences, read_log
+from recommenders.sequences import LogError, Sequences
 from recommenders.training.fit import fit_variant
 from recommenders.training.loop import TrainConfig
 from recommenders.variants import VARIANTS, get_variant
-from simulator.world import load_world
+from simulator.logs import read_logs_folder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
             positive_loss=args.positive_loss,
             n_negatives=args.n_negatives,
         )
-        world = load_world(args.logs / "world.npz")
+        world, log = read_logs_folder(args.logs)
         n_items = world.corpus.n_items
-        sequences = Sequences.from_log(read_log(args.logs / "interactions.csv.gz", n_items))
+        sequences = Sequences.from_log(log)
         for kind in args.model or ["gru"]:
             layers = args.layers if args.layers is not None else (1 if kind == "gru" else 2)
             for variant in variants:

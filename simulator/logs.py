@@ -9,7 +9,9 @@ statistics (item-kNN) or training sequences are built.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,10 +27,10 @@ from recommenders import (
 )
 from recommenders.adapters.mixture import MixtureAdapter
 from recommenders.adapters.similar import SimilarItemsAdapter
-from recommenders.sequences import log_from_histories
+from recommenders.sequences import LogError, log_from_histories, read_log
 from simulator.engine.cohort import Cohort
 from simulator.engine.service import RecommenderService
-from simulator.world import AnyWorld
+from simulator.world import AnyWorld, load_world
 
 
 def simulate_histories(
@@ -163,3 +165,39 @@ def continuity(log: pd.DataFrame, world: AnyWorld) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def recorded_world(record: dict) -> str | None:
+    """The world fingerprint a logs folder's ``logs.json`` names (make_logs.py writes
+    ``{"world": {"fingerprint": ...}}``, the paper's study ``{"world": "..."}``)."""
+    world = record.get("world")
+    return world if isinstance(world, str) else (world or {}).get("fingerprint")
+
+
+def read_logs_folder(folder: str | Path) -> tuple[AnyWorld, pd.DataFrame]:
+    """(world, validated log) of a logs folder: ``world.npz``, ``interactions.csv.gz`` and
+    ``logs.json``, whose recorded world must be ``world.npz``'s.
+
+    Raises a one-line :class:`recommenders.sequences.LogError` (or the world file's
+    error) when a file is missing or corrupt, or when the logs were drawn from
+    another world than the one beside them: a model trained on them would be
+    stamped with the wrong world.
+    """
+    folder = Path(folder)
+    world = load_world(folder / "world.npz")
+    record_path = folder / "logs.json"
+    if not record_path.is_file():
+        raise LogError(
+            f"logs folder {folder} has no logs.json: it cannot show which world drew the logs"
+        )
+    try:
+        record = json.loads(record_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise LogError(f"logs folder {folder}: logs.json is corrupt") from None
+    named = recorded_world(record) if isinstance(record, dict) else None
+    if named != world.fingerprint:
+        raise LogError(
+            f"logs folder {folder}: logs.json names world {named}, but world.npz is world "
+            f"{world.fingerprint}: the logs were drawn from another world"
+        )
+    return world, read_log(folder / "interactions.csv.gz", world.corpus.n_items)

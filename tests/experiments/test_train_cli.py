@@ -144,3 +144,29 @@ def test_feedback_filter_around_a_trained_model(pipeline):
     # The heuristic removes every item of the creator the user just disliked.
     assert (disliked["creator"] == 0).all()
     assert set(per_user["model"]) == {spec}
+
+
+def test_logs_beside_another_world_are_refused(pipeline, tmp_path, capsys):
+    """A logs folder whose world.npz is not the world that drew its logs (here: another
+    seed's world copied in) used to train silently, stamping the checkpoint with the
+    wrong world; now train.py stops with a one-line error naming both worlds."""
+    import shutil
+
+    _, logs, _ = pipeline
+    mixed = tmp_path / "mixed"
+    shutil.copytree(logs, mixed)
+    other = tmp_path / "other"
+    assert load_cli("make_logs").main(["--seed", "7", "--n-users", "20", "--n-steps", "3",
+                                       "--out", str(other)]) == 0  # fmt: skip
+    shutil.copy(other / "world.npz", mixed / "world.npz")
+    capsys.readouterr()
+    code = load_cli("train").main(
+        ["--logs", str(mixed), "--epochs", "1", "--out", str(tmp_path / "m")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "logs.json names world" in err and "the logs were drawn from another world" in err
+    assert not (tmp_path / "m").exists()
+    (mixed / "logs.json").unlink()
+    code = load_cli("train").main(["--logs", str(mixed), "--out", str(tmp_path / "m")])
+    assert code == 2 and "has no logs.json" in capsys.readouterr().err
