@@ -19,8 +19,8 @@ from pathlib import Path
 from recommenders import Feedback
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from simulator import World
-from simulator.logs import LOGGING_POLICIES, LogConfig, continuity, make_logs
-from simulator.records import world_record
+from simulator.logs import LOGGING_POLICIES, LOGS_FILES, LogConfig, continuity, make_logs
+from simulator.records import check_output_dir, world_record
 from simulator.world import load_world
 
 
@@ -73,10 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             slate_size=args.slate_size,
             seed=args.log_seed,
         )
-        if (args.out / "interactions.csv.gz").exists() and not args.overwrite:
-            raise ValueError(
-                f"{args.out} already holds logs; pass --overwrite or choose another --out"
-            )
+        check_output_dir(args.out, args.overwrite, LOGS_FILES)
         if args.world is not None:
             world = load_world(args.world)
         else:

@@ -140,6 +140,17 @@ def main(argv: list[str] | None = None) -> int:
             n_resamples=args.n_resamples,
         )
         check_output_dir(args.out, args.overwrite)
+        if args.save_world is not None:
+            if args.world is not None:
+                raise ValueError(
+                    "--save-world saves the generated default world; with --world the world "
+                    "is already a file"
+                )
+            if args.save_world.exists() and not args.overwrite:
+                raise ValueError(
+                    f"--save-world {args.save_world} already exists; pass --overwrite or choose "
+                    "another path"
+                )
         world = world_of(args)
         config.check_world(world)
         models = build_models(args, world)

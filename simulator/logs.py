@@ -113,6 +113,9 @@ class LogConfig:
 
 LOGGING_POLICIES = ("random", "popularity", "similar", "mixture")
 
+LOGS_FILES = ("world.npz", "interactions.csv.gz", "logs.json")
+"""The files of a logs folder (experiments/make_logs.py, :func:`read_logs_folder`)."""
+
 
 def logging_adapter(world: AnyWorld, config: LogConfig) -> RecommenderAdapter:
     """The logging recommender that ``config.logging`` names."""

@@ -79,6 +79,21 @@ def test_saved_world_reloads_to_the_same_result(responsiveness_cli, tmp_path):
     assert a == (tmp_path / "b" / "responsiveness.csv").read_bytes()
 
 
+def test_save_world_never_overwrites_or_is_ignored(responsiveness_cli, tmp_path, capsys):
+    """--save-world onto an existing file used to replace it, and beside --world it
+    silently wrote nothing; both are one-line errors before any simulation."""
+    world = tmp_path / "world.npz"
+    world.write_bytes(b"precious")
+    args = ["--adapter", "popularity", *SMALL, "--out", str(tmp_path / "a")]
+    assert responsiveness_cli.main([*args, "--save-world", str(world)]) == 2
+    assert "--save-world" in capsys.readouterr().err and world.read_bytes() == b"precious"
+    assert not (tmp_path / "a").exists()
+    assert responsiveness_cli.main([*args, "--save-world", str(world), "--world", str(world)]) == 2
+    assert "with --world the world is already a file" in capsys.readouterr().err
+    assert responsiveness_cli.main([*args, "--save-world", str(world), "--overwrite"]) == 0
+    assert World.load(world).n_users == 40
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

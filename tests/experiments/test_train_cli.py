@@ -170,3 +170,17 @@ def test_logs_beside_another_world_are_refused(pipeline, tmp_path, capsys):
     (mixed / "logs.json").unlink()
     code = load_cli("train").main(["--logs", str(mixed), "--out", str(tmp_path / "m")])
     assert code == 2 and "has no logs.json" in capsys.readouterr().err
+
+
+def test_make_logs_never_replaces_a_world_silently(tmp_path, capsys):
+    """A folder holding only a world.npz used to have it replaced by make_logs.py."""
+    out = tmp_path / "logs"
+    out.mkdir()
+    (out / "world.npz").write_bytes(b"someone's world")
+    make_logs = load_cli("make_logs")
+    assert make_logs.main(["--n-users", "5", "--n-steps", "2", "--out", str(out)]) == 2
+    assert "already holds world.npz; pass --overwrite" in capsys.readouterr().err
+    assert (out / "world.npz").read_bytes() == b"someone's world"
+    assert (
+        make_logs.main(["--n-users", "5", "--n-steps", "2", "--out", str(out), "--overwrite"]) == 0
+    )
