@@ -71,6 +71,17 @@ class History:
                 "History arrays must have equal length, got "
                 f"items={len(items)}, feedback={len(feedback)}, dwell={len(dwell)}"
             )
+        codes = (feedback < 0) | (feedback >= len(Feedback))
+        if codes.any():
+            at = int(np.argmax(codes))
+            raise ValueError(
+                f"History.feedback[{at}] = {feedback[at]} is not a Feedback code "
+                f"(0..{len(Feedback) - 1})"
+            )
+        bad = ~((dwell >= 0) & (dwell <= 1))  # NaN fails both comparisons
+        if bad.any():
+            at = int(np.argmax(bad))
+            raise ValueError(f"History.dwell[{at}] = {dwell[at]} is not in [0, 1]")
         object.__setattr__(self, "items", items)
         object.__setattr__(self, "feedback", feedback)
         object.__setattr__(self, "dwell", dwell)

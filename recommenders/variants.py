@@ -28,6 +28,7 @@ log(1 - p(y|s))`` (Wang et al., RecSys 2023).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from recommenders.history import Feedback
@@ -62,8 +63,15 @@ class LabelRule:
             raise ValueError(
                 f"LabelRule.min_positive_dwell must be in [0, 1], got {self.min_positive_dwell}"
             )
-        if self.positive_weight <= 0 or self.negative_weight < 0:
-            raise ValueError("LabelRule weights: positive must be > 0, negative >= 0")
+        # Written so that NaN fails too (every comparison with NaN is False).
+        if not (math.isfinite(self.positive_weight) and self.positive_weight > 0):
+            raise ValueError(
+                f"LabelRule.positive_weight must be finite and > 0, got {self.positive_weight}"
+            )
+        if not (math.isfinite(self.negative_weight) and self.negative_weight >= 0):
+            raise ValueError(
+                f"LabelRule.negative_weight must be finite and >= 0, got {self.negative_weight}"
+            )
         object.__setattr__(self, "positive_feedback", tuple(int(f) for f in self.positive_feedback))
         object.__setattr__(self, "negative_feedback", tuple(int(f) for f in self.negative_feedback))
 

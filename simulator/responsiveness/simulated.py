@@ -26,6 +26,7 @@ requests go through the batching :class:`~simulator.engine.service.RecommenderSe
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -89,8 +90,18 @@ class ResponsivenessConfig:
                 self.policy in ("random", "logit"),
                 f"policy must be random or logit, got {self.policy!r}",
             ),
-            (self.step_interval > 0, f"step_interval must be > 0, got {self.step_interval}"),
-            (self.cohort_stagger >= 0, f"cohort_stagger must be >= 0, got {self.cohort_stagger}"),
+            (
+                math.isfinite(self.step_interval) and self.step_interval > 0,
+                f"step_interval must be finite and > 0, got {self.step_interval}",
+            ),
+            (
+                math.isfinite(self.cohort_stagger) and self.cohort_stagger >= 0,
+                f"cohort_stagger must be finite and >= 0, got {self.cohort_stagger}",
+            ),
+            (
+                math.isfinite(self.batch_window) and self.batch_window >= 0,
+                f"batch_window must be finite and >= 0, got {self.batch_window}",
+            ),
             (0 < self.confidence < 1, f"confidence must be in (0, 1), got {self.confidence}"),
             (self.n_resamples >= 100, f"n_resamples must be >= 100, got {self.n_resamples}"),
             (0 <= self.seed < 2**63, f"seed must be in [0, 2**63), got {self.seed}"),

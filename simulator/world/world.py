@@ -217,6 +217,13 @@ class World:
         missing = [name for name in (*_CORPUS_ARRAYS, "cluster_affinity") if name not in data]
         if missing:
             raise WorldFileError(f"world file {path} lacks arrays {missing}")
+        bad = [
+            name
+            for name in (*_CORPUS_ARRAYS, "cluster_affinity")
+            if data[name].dtype.kind == "f" and not np.isfinite(data[name]).all()
+        ]
+        if bad:
+            raise WorldFileError(f"world file {path} is inconsistent: {bad} hold NaN or inf")
         try:
             config = WorldConfig.from_dict(header["config"])
             corpus = Corpus(

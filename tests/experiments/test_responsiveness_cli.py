@@ -112,6 +112,8 @@ def test_save_world_never_overwrites_or_is_ignored(responsiveness_cli, tmp_path,
         ),
         (["--branches", "long_dwell,shout"], "error: unknown branch action 'shout'"),
         (["--checkpoint", "model.pt"], "error: checkpoint model.pt is not a folder"),
+        (["--batch-window", "nan"], "error: batch_window must be finite and >= 0, got nan"),
+        (["--batch-window", "inf"], "error: batch_window must be finite and >= 0, got inf"),
     ],
 )
 def test_bad_input_is_one_clear_line(responsiveness_cli, tmp_path, capsys, args, message):

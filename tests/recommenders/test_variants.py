@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from recommenders import PAD, Feedback
 from recommenders.sequences import training_windows
 from recommenders.training.loop import window_labels
-from recommenders.variants import ALL_POSITIVE, Variant, not_to_recommend_rule
+from recommenders.variants import ALL_POSITIVE, LabelRule, Variant, not_to_recommend_rule
 
 D, S, P = int(Feedback.DISLIKE), int(Feedback.SKIP), int(Feedback.POSITIVE)
 
@@ -23,3 +25,12 @@ def test_labels_of_the_benchmark(tiny):
     disliked = windows.feedback == D
     assert (negative == disliked).all() and (weights[disliked] == 7.0).all()
     assert (weights[valid & ~disliked] == 1).all()
+
+
+def test_non_finite_label_weights_are_refused():
+    """--negative-weight nan used to behave as weight 0 and be stored as NaN."""
+    for weight in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValueError, match="negative_weight must be finite and >= 0"):
+            LabelRule(negative_weight=weight)
+    with pytest.raises(ValueError, match="positive_weight must be finite and > 0"):
+        LabelRule(positive_weight=float("nan"))

@@ -101,6 +101,20 @@ def test_inconsistent_arrays(small_world, tmp_path):
         World.load(path)
 
 
+@pytest.mark.parametrize("name, value", [("quality", np.nan), ("embedding", np.inf)])
+def test_non_finite_arrays_are_refused_at_load(small_world, tmp_path, name, value):
+    """A world with NaN quality or inf embeddings used to load, then fail late (empty
+    dwell values in make_logs, a live A/B crash)."""
+    path = small_world.save(tmp_path / "world.npz")
+    with np.load(path, allow_pickle=False) as archive:
+        data = {n: archive[n] for n in archive.files}
+    data[name] = data[name].copy()
+    data[name].flat[3] = value
+    np.savez(path, **data)
+    with pytest.raises(WorldFileError, match=rf"inconsistent: \['{name}'\] hold NaN or inf"):
+        World.load(path)
+
+
 def test_save_is_atomic(small_world, tmp_path):
     path = small_world.save(tmp_path / "world.npz")
     assert zipfile.is_zipfile(path)
