@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from recommenders.training.throughput import training_throughput
 from recommenders.variants import get_variant
 from simulator import ResponsivenessConfig, World
 from simulator.adapter_specs import build_adapter
+from simulator.engine.service import RecommenderService
 from simulator.logs import LogConfig, make_logs
 from simulator.records import package_versions
 from simulator.throughput import protocol_throughput
@@ -42,6 +44,29 @@ from simulator.world import load_world
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
 ML1M = preset_folder("ml1m")
+
+
+def protection_cost(world, config: ResponsivenessConfig, repeats: int, pairs: int = 7) -> dict:
+    """Popularity-adapter throughput with the service's history copy on and off, in
+    alternating pairs; ``ratio`` is the median of protected / unprotected."""
+    adapter = build_adapter("popularity", world)
+    ratios = []
+    try:
+        for _ in range(pairs):
+            speed = {}
+            for protect in (False, True):
+                RecommenderService.protect_histories = protect
+                run = protocol_throughput(world, "popularity", adapter, config, repeats)
+                speed[protect] = run.user_steps_per_second
+            ratios.append(speed[True] / speed[False])
+    finally:
+        RecommenderService.protect_histories = True
+    return {
+        "ratio": statistics.median(ratios),
+        "min": min(ratios),
+        "max": max(ratios),
+        "pairs": pairs,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also time training of these models (repeatable; default both); --no-training skips",
     )
     parser.add_argument("--no-training", action="store_true", help="skip the training benchmark")
+    parser.add_argument(
+        "--protection-cost",
+        action="store_true",
+        help="also time the popularity adapter with and without the copy of the histories "
+        "the service hands adapters (7 alternating pairs; median ratio of the pairs)",
+    )
     parser.add_argument("--device", default="cpu", help="device of the training benchmark")
     parser.add_argument(
         "--training-batches", type=int, default=20, help="timed training batches (default 20)"
@@ -118,6 +149,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"{100 * result.recommend_share:.0f}% inside recommend; {label} world)",
                     flush=True,
                 )
+        protection = None
+        if args.protection_cost:
+            protection = protection_cost(world, config, args.repeats)
+            print(
+                f"{'history protection':>20}: popularity {protection['ratio']:.3f}x the "
+                f"unprotected speed (median of {protection['pairs']} pairs, "
+                f"{protection['min']:.3f}-{protection['max']:.3f})",
+                flush=True,
+            )
         training = []
         if not args.no_training:
             log = make_logs(world, LogConfig(n_users=args.n_users, n_steps=100, seed=args.seed + 1))
@@ -172,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "versions": package_versions(),
         "results": results,
+        "history_protection": protection,
         "training": training,
         "ml1m_training": ml1m,
     }

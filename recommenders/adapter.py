@@ -42,6 +42,11 @@ class RecommenderAdapter(abc.ABC):
     def recommend(self, histories: Sequence[History], slate_size: int) -> np.ndarray:
         """Return the next slate for each history.
 
+        The simulator passes a :class:`HistoryBatch` of read-only arrays that
+        are valid for the duration of the call: it hands each call a copy of
+        its stored histories, so nothing done to them reaches the simulation,
+        and it may reuse that memory for the next call (copy what you keep).
+
         Returns:
             int array of shape ``(len(histories), slate_size)``: item ids in
             ``[0, n_items)``, no duplicates within a row, best first.

@@ -1,9 +1,18 @@
 """Every slate is validated inside the simulator; bad adapters fail with a one-line error."""
 
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from recommenders import InvalidScoresError, InvalidSlateError, RecommenderAdapter, ScoringAdapter
+from recommenders import (
+    Feedback,
+    InvalidScoresError,
+    InvalidSlateError,
+    RecommenderAdapter,
+    ScoringAdapter,
+)
 from simulator import ResponsivenessConfig, measure_responsiveness
 
 
@@ -112,3 +121,37 @@ def test_bad_config(kwargs, match):
 def test_config_the_world_cannot_host(small_world, kwargs, match):
     with pytest.raises(ValueError, match=match):
         ResponsivenessConfig(**{"n_users": 10, **kwargs}).check_world(small_world)
+
+
+class _Counting(RecommenderAdapter):
+    """Popularity order; counts the DISLIKE codes in each call's input, then (``mutate``)
+    erases them from that input: through ``flags.writeable`` and through torch."""
+
+    def __init__(self, n_items: int, mutate: bool) -> None:
+        self.n_items, self.mutate, self.dislikes = n_items, mutate, []
+
+    def recommend(self, histories, slate_size):
+        import torch
+
+        dislike = int(Feedback.DISLIKE)
+        self.dislikes.append(int((histories.feedback == dislike).sum()))
+        if self.mutate:
+            histories.feedback.flags.writeable = True
+            histories.feedback[histories.feedback == dislike] = int(Feedback.POSITIVE)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch warns, then shares the memory
+                torch.from_numpy(histories.dwell).fill_(0.0)
+        order = np.arange(slate_size + histories.width)
+        return np.stack([order[~np.isin(order, row)][:slate_size] for row in histories.items])
+
+
+def test_an_adapter_cannot_rewrite_the_stored_histories(small_world):
+    """An adapter that writes into its input used to erase the recorded dislikes for every
+    later call (7,942 visible to an honest adapter, 0 to the mutating one); each call
+    now gets memory of its own, so both see the same histories."""
+    config = ResponsivenessConfig(n_users=60, k=30, n_resamples=200)
+    honest, mutating = (_Counting(small_world.corpus.n_items, m) for m in (False, True))
+    runs = [measure_responsiveness(small_world, a, config) for a in (honest, mutating)]
+    assert sum(honest.dislikes) > 0
+    assert mutating.dislikes == honest.dislikes
+    pd.testing.assert_frame_equal(runs[0].per_user, runs[1].per_user)
