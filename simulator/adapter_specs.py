@@ -15,7 +15,8 @@ adapter receives, the fingerprint a checkpoint must carry and the built-ins.
 * :data:`WORLD_BUILTINS` (simulated worlds, :func:`world_context`): ``random``,
   ``popularity``, and ``itemknn``, fitted on logs that
   :func:`simulator.logs.simulate_histories` draws from the world with a random
-  logging recommender and utility-driven users;
+  logging recommender and utility-driven users (always :class:`ItemKNNLogs`'
+  2,000 users x 100 steps, the world's population extended when it has fewer);
 * :data:`DATA_BUILTINS` (real data sets, :func:`data_context`): ``popularity``,
   ranked by the share of log rows per item (one global order, so its
   responsiveness is exactly 0), and ``random``, a hash of the history (each
@@ -59,10 +60,11 @@ class ItemKNNLogs:
 
 
 def _itemknn(world: AnyWorld, logs: ItemKNNLogs = ItemKNNLogs()) -> ItemKNNAdapter:
+    # Always the same logs: the world's users 0..n_users-1 (the population extended
+    # if the world has fewer), so the model measured never depends on a run's size.
     logger = RandomAdapter(world.corpus, seed=logs.seed)
-    histories = simulate_histories(
-        world, logger, min(logs.n_users, world.n_users), logs.n_steps, seed=logs.seed
-    )
+    population = world if world.n_users == logs.n_users else world.with_users(logs.n_users)
+    histories = simulate_histories(population, logger, logs.n_users, logs.n_steps, seed=logs.seed)
     return ItemKNNAdapter.fit(world.corpus, histories)
 
 

@@ -308,7 +308,8 @@ class FittedWorld:
             raise WorldFileError(f"world file {path} is inconsistent: {error}") from None
 
     def with_users(self, n_users: int, seed: int | None = None) -> FittedWorld:
-        """The same fit with another population draw (``n_users`` users, ``seed``)."""
+        """The same fit with ``n_users`` users (and another draw with ``seed``); under the
+        same seed, users ``0..min(n, n_users)-1`` are the same users (one draw per row)."""
         config = FittedWorldConfig(
             n_users, self.config.seed if seed is None else seed, self.config.history_window
         )

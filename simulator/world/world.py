@@ -170,6 +170,18 @@ class World:
     def n_users(self) -> int:
         return self.population.n_users
 
+    def with_users(self, n_users: int) -> World:
+        """The same world with ``n_users`` users: users ``0..min(n, n_users)-1`` are the
+        same users (affinities are drawn row by row from the world's seed, the rest are
+        keyed by user id)."""
+        population = PopulationConfig(**{**self.config.population.to_dict(), "n_users": n_users})
+        config = WorldConfig(self.config.seed, self.config.corpus, population, self.config.response)
+        return World(
+            config,
+            self.corpus,
+            Population.generate(population, self.corpus.n_clusters, config.seed),
+        )
+
     def user_model(self, seed: int) -> UserModel:
         """Response model whose behaviour draws are keyed by the run ``seed``."""
         c = self.corpus

@@ -93,3 +93,19 @@ def test_build_named_refuses_two_adapters_of_one_name(small_world):
     assert list(models) == ["popularity", "random"]
     with pytest.raises(ValueError, match="may be named only once"):
         build_named(["random", "random"], [], lambda s: build_adapter(s, small_world))
+
+
+def test_itemknn_does_not_depend_on_the_population_size():
+    """The built-in itemknn used to be fitted on logs of min(2000, n_users) users, so
+    --n-users 300 measured another model than --n-users 2000; now both fit the same logs."""
+    import numpy as np
+
+    from recommenders import HistoryBatch
+    from simulator import World
+
+    small, large = World.default(0, 300), World.default(0, 2000)
+    a, b = build_adapter("itemknn", small), build_adapter("itemknn", large)
+    rng = np.random.default_rng(0)
+    items = rng.integers(0, small.corpus.n_items, size=(50, 8))
+    batch = HistoryBatch(items, np.zeros_like(items), np.ones(items.shape), np.full(50, 8))
+    np.testing.assert_array_equal(a.recommend(batch, 10), b.recommend(batch, 10))
