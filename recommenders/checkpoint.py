@@ -11,6 +11,7 @@ model's item table is original item id ``vocabulary[i]``), read with
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -63,6 +64,10 @@ def save_checkpoint(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    # mkdtemp creates 0700; a checkpoint is an ordinary folder (mode by the umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
     try:
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         torch.save(

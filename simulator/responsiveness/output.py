@@ -17,6 +17,7 @@ byte-identical tables.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -92,6 +93,14 @@ def write_run(
     return paths
 
 
+def _percent(value: float) -> str:
+    return "undefined" if math.isnan(value) else f"{100 * value:+.1f}%"
+
+
+def _mean(value: float) -> str:
+    return "undefined" if math.isnan(value) else f"{value:.4f}"
+
+
 def format_table(table: pd.DataFrame) -> str:
     """A readable text table: one line per model x branch x kind x step, in percent."""
     shown = pd.DataFrame(
@@ -100,11 +109,13 @@ def format_table(table: pd.DataFrame) -> str:
             "branch": table["branch"],
             "kind": table["kind"],
             "step": table["step"],
-            "mean_a": table["mean_a"].map("{:.4f}".format),
-            "mean_b": table["mean_b"].map("{:.4f}".format),
-            "change": (100 * table["relative_change"]).map("{:+.1f}%".format),
+            "mean_a": table["mean_a"].map(_mean),
+            "mean_b": table["mean_b"].map(_mean),
+            "change": table["relative_change"].map(_percent),
             "95% CI": [
-                f"[{100 * lo:+.1f}%, {100 * hi:+.1f}%]"
+                "undefined"
+                if math.isnan(lo) or math.isnan(hi)
+                else f"[{_percent(lo)}, {_percent(hi)}]"
                 for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
             ],
             "n": table["n"],

@@ -242,3 +242,15 @@ def test_a_diverged_training_is_an_error_and_saves_nothing(sequences, tmp_path):
         fit_variant(sequences, variant, model_config, train_config, N_ITEMS, "w", tmp_path)
     assert "\n" not in str(error.value)
     assert not any(tmp_path.iterdir()) or not (tmp_path / "gru-baseline").exists()
+
+
+def test_a_checkpoint_folder_has_the_umask_mode(sequences, tmp_path):
+    """Checkpoint folders used to be created 0700 (tempfile.mkdtemp's mode)."""
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        result = _fit(sequences, "baseline", tmp_path, epochs=1)
+    finally:
+        os.umask(umask)
+    assert (result.checkpoint.stat().st_mode & 0o777) == 0o755
