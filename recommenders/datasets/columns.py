@@ -65,6 +65,16 @@ def integers(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
     series = frame[column]
     if pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series):
         _first_na(series, column, source, "needs an integer")  # nullable Int64 may hold NA
+        if pd.api.types.is_unsigned_integer_dtype(series):
+            # uint64 above 2**63 - 1 would wrap to a negative int64 (and sort first).
+            values = series.to_numpy(np.uint64)
+            big = values > np.uint64(np.iinfo(np.int64).max)
+            if big.any():
+                row = int(np.argmax(big))
+                raise DataError(
+                    f"{source}: column {column!r} has {values[row]} in row {row}, "
+                    f"above the largest int64 ({np.iinfo(np.int64).max})"
+                )
         return series.to_numpy(np.int64)
     # Not an integer dtype: point at the first value that is not a whole number.
     numbers = pd.to_numeric(series, errors="coerce").to_numpy(np.float64, na_value=np.nan)

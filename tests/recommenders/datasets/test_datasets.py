@@ -468,3 +468,18 @@ def test_ml100k_real(ml100k):
     raw = pd.read_csv(_real("ml-100k") / "u.data", sep="\t", names=["u", "i", "r", "t"])
     raw = raw.sort_values("t", kind="stable").sort_values("u", kind="stable")
     assert np.array_equal(ml100k.item_ids[log["item"].to_numpy()], raw["i"].to_numpy())
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("18446744073709551615,1,0,POSITIVE", "column 'user' has 18446744073709551615 in row 1"),
+        ("2,1,9223372036854775808,POSITIVE", "column 'position' has 9223372036854775808 in row 1"),
+    ],
+)
+def test_ids_beyond_int64_are_refused_not_wrapped(tmp_path, row, message):
+    """Such ids used to wrap to negative int64 (user -1; a position sorted first)."""
+    path = tmp_path / "big.csv"
+    path.write_text(f"user,item,position,feedback\n1,1,0,POSITIVE\n{row}\n")
+    with pytest.raises(DataError, match=message):
+        load_interactions(path, feedback="feedback")
