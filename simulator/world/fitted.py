@@ -291,6 +291,19 @@ class FittedWorld:
         header, data = read_archive(path, FITTED_FORMAT, FITTED_VERSION)
         return cls.from_archive(path, header, data)
 
+    @staticmethod
+    def expected_shapes(header: dict) -> dict[str, tuple[int, ...]]:
+        """The shapes the header implies: the users' arrays, the genre effects and the
+        population (the item count is the item-id array's, checked against the rest
+        when the world is built)."""
+        n_fitted, factors = int(header["data"]["n_users"]), int(header["n_factors"])
+        return {
+            "user_bias": (n_fitted,),
+            "user_factors": (n_fitted, factors),
+            "cluster_effect": (len(header["cluster_names"]),),
+            "source_user": (int(header["config"]["n_users"]),),
+        }
+
     @classmethod
     def from_archive(cls, path, header: dict, data: dict[str, np.ndarray]) -> FittedWorld:
         missing = [n for n in (*_ITEM_ARRAYS, *_MODEL_ARRAYS, "source_user") if n not in data]

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 from agents import Population, PopulationConfig, ResponseConfig, UserModel
 from recommenders.atomic import atomic_write_bytes
@@ -86,13 +88,81 @@ def write_archive(path: str | Path, header: dict, arrays: dict[str, np.ndarray])
     return path
 
 
+DEFLATE_MAX_RATIO = 1032
+"""The most deflate can compress (a run of one byte): a member claiming more is forged."""
+
+
+def declared_arrays(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of every ``.npy`` member, read from the member headers only.
+
+    Raises a one-line :class:`WorldFileError` for a member whose declared size
+    disagrees with the archive's record of it, or exceeds what its compressed
+    bytes can hold: such a file would make ``np.load`` allocate the declared
+    size before failing.
+    """
+    out = {}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            name = info.filename[: -len(".npy")]
+            with archive.open(info) as member:
+                version = npy_format.read_magic(member)
+                read = (
+                    npy_format.read_array_header_1_0
+                    if version == (1, 0)
+                    else npy_format.read_array_header_2_0
+                )
+                shape, _, dtype = read(member)
+                offset = member.tell()
+            nbytes = math.prod(shape) * dtype.itemsize
+            packed = info.compress_size * DEFLATE_MAX_RATIO + 4096
+            if offset + nbytes != info.file_size or info.file_size > packed:
+                raise WorldFileError(
+                    f"world file {path} is inconsistent: array {name!r} declares shape "
+                    f"{shape} ({nbytes:,} bytes), which its {info.compress_size:,} stored bytes "
+                    "do not hold"
+                )
+            out[name] = (tuple(shape), dtype)
+    return out
+
+
+def check_declared(path, declared: dict, expected: dict[str, tuple[int, ...]]) -> None:
+    """A one-line :class:`WorldFileError` unless every array in ``expected`` is declared with
+    that shape (checked before any array is read)."""
+    for name, shape in expected.items():
+        if name in declared and declared[name][0] != tuple(shape):
+            raise WorldFileError(
+                f"world file {path} is inconsistent: array {name!r} declares shape "
+                f"{declared[name][0]}, its header implies {tuple(shape)}"
+            )
+
+
 def read_header(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """(header, arrays) of a world archive of any format; :class:`WorldFileError` if unreadable."""
+    """(header, arrays) of a world archive of any format; :class:`WorldFileError` if unreadable.
+
+    Member sizes are checked against the archive before anything is read, and, when
+    the header's kind is known, every array's shape against the header
+    (``expected_shapes`` of the class in :data:`simulator.world.WORLD_KINDS`).
+    """
     path = Path(path)
     if not path.is_file():
         raise WorldFileError(f"world file {path} does not exist")
     try:
+        declared = declared_arrays(path)
+        if "header" not in declared or declared["header"][1].kind != "U":
+            raise WorldFileError(f"world file {path} has no header: not a world file")
         with np.load(path, allow_pickle=False) as archive:
+            header_text = str(archive["header"])
+            try:
+                header = json.loads(header_text)
+            except json.JSONDecodeError:
+                raise WorldFileError(f"world file {path} has a corrupt header") from None
+            if not isinstance(header, dict):
+                raise WorldFileError(f"world file {path} has a corrupt header")
+            expected = _expected_shapes(header)
+            if expected is not None:
+                check_declared(path, declared, expected)
             data = {name: archive[name] for name in archive.files}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         # numpy reads a non-archive as a pickle and suggests allow_pickle: never.
@@ -100,15 +170,20 @@ def read_header(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
         raise WorldFileError(
             f"world file {path} is not a readable world archive: {reason}"
         ) from None
-    if "header" not in data:
-        raise WorldFileError(f"world file {path} has no header: not a world file")
-    try:
-        header = json.loads(str(data["header"]))
-    except json.JSONDecodeError:
-        raise WorldFileError(f"world file {path} has a corrupt header") from None
-    if not isinstance(header, dict):
-        raise WorldFileError(f"world file {path} has a corrupt header")
     return header, data
+
+
+def _expected_shapes(header: dict) -> dict[str, tuple[int, ...]] | None:
+    """The array shapes a header implies, for the kinds that can say (None otherwise)."""
+    from simulator.world import WORLD_KINDS  # the registry imports this module
+
+    kind = WORLD_KINDS.get(header.get("format"))
+    if kind is None or header.get("version") != kind.VERSION:
+        return None
+    try:
+        return kind.expected_shapes(header)
+    except (KeyError, TypeError, ValueError):
+        return None  # the loader names what is wrong with the header
 
 
 def read_archive(path, format_name: str, version: int) -> tuple[dict, dict[str, np.ndarray]]:
@@ -222,6 +297,18 @@ class World:
         """Read a world written by :meth:`save`; raises :class:`WorldFileError` on any problem."""
         header, data = read_archive(path, WORLD_FORMAT, WORLD_VERSION)
         return cls.from_archive(path, header, data)
+
+    @staticmethod
+    def expected_shapes(header: dict) -> dict[str, tuple[int, ...]]:
+        """Every array's shape as the header's config implies it."""
+        corpus, population = header["config"]["corpus"], header["config"]["population"]
+        n, c = int(corpus["n_items"]), int(corpus["n_clusters"])
+        shapes = {name: (n,) for name in ("cluster", "creator", "quality", "popularity")}
+        return {
+            **shapes,
+            "embedding": (n, int(corpus["dim"])),
+            "cluster_affinity": (int(population["n_users"]), c),
+        }
 
     @classmethod
     def from_archive(cls, path, header: dict, data: dict[str, np.ndarray]) -> World:

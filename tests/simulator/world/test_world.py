@@ -137,3 +137,43 @@ def test_bad_corpus_config(kwargs, match):
 def test_config_dict_round_trip():
     config = WorldConfig(seed=5)
     assert WorldConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def _forged(path, name: str, shape: tuple[int, ...], payload: bytes) -> None:
+    """Replace member ``name`` of the archive by an .npy header declaring ``shape`` (float64)
+    followed by ``payload``, with the zip's own size records matching the bytes."""
+    import io
+
+    from numpy.lib import format as npy_format
+
+    with zipfile.ZipFile(path) as archive:
+        members = {i.filename: archive.read(i) for i in archive.infolist()}
+    buffer = io.BytesIO()
+    npy_format.write_array_header_1_0(
+        buffer, {"descr": "<f8", "fortran_order": False, "shape": shape}
+    )
+    members[f"{name}.npy"] = buffer.getvalue() + payload
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+
+
+def test_declared_shapes_are_checked_before_any_array_is_read(small_world, tmp_path):
+    """A small file whose arrays declare huge shapes used to make np.load allocate them
+    (4.4 GB for a 4.8 MB file) before failing; now the member headers are read first."""
+    path = small_world.save(tmp_path / "huge.npz")
+    _forged(path, "cluster_affinity", (10**6, 10**4), b"\0" * 64)  # declares 80 GB
+    with pytest.raises(
+        WorldFileError, match=r"'cluster_affinity' declares shape \(1000000, 10000\)"
+    ):
+        World.load(path)
+    path = small_world.save(tmp_path / "other.npz")
+    n_users, n_clusters = small_world.population.cluster_affinity.shape
+    _forged(
+        path,
+        "cluster_affinity",
+        (n_users + 1, n_clusters),
+        b"\0" * (8 * (n_users + 1) * n_clusters),
+    )
+    with pytest.raises(WorldFileError, match=rf"its header implies \({n_users}, {n_clusters}\)"):
+        World.load(path)
