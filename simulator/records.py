@@ -8,6 +8,7 @@ Each output module (:mod:`simulator.responsiveness.output`,
 
 from __future__ import annotations
 
+import os
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -22,9 +23,24 @@ class OutputExistsError(ValueError):
     """The output folder already holds results and overwriting was not asked for."""
 
 
+def check_writable(out: Path) -> None:
+    """A one-line ValueError, before any work, when ``out`` cannot become a results folder:
+    it is an existing file, or the nearest existing folder on its path is not writable."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out} exists and is not a folder")
+    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"cannot create {out}: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write into {existing}: permission denied")
+
+
 def check_output_dir(out: Path, overwrite: bool, result_files: tuple[str, ...]) -> None:
     """Refuse to overwrite earlier results silently: a one-line :class:`OutputExistsError`
-    when ``out`` holds any of ``result_files`` and ``overwrite`` is False."""
+    when ``out`` holds any of ``result_files`` and ``overwrite`` is False; and check, before
+    any work, that ``out`` can be written (:func:`check_writable`)."""
+    check_writable(out)
     existing = [name for name in result_files if (Path(out) / name).exists()]
     if existing and not overwrite:
         raise OutputExistsError(

@@ -25,7 +25,7 @@ import pandas as pd
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from simulator.live_ab.plots import plot_live_ab
 from simulator.live_ab.simulation import LiveABResult
-from simulator.records import OutputExistsError, package_versions, world_record
+from simulator.records import OutputExistsError, check_writable, package_versions, world_record
 from simulator.world import AnyWorld
 
 CSV_FILES = ("live_ab_daily.csv", "live_ab_summary.csv", "live_ab_users.csv.gz")
@@ -35,8 +35,7 @@ RESULT_FILES = (*CSV_FILES, "live_ab.json", "live_ab.png", "live_ab.pdf")
 def check_live_output_dir(out: Path, overwrite: bool) -> None:
     """Refuse to write into a non-empty folder (or onto a file) unless ``overwrite``."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out} exists and is not a folder")
+    check_writable(out)
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise OutputExistsError(f"{out} is not empty; pass --overwrite or choose another --out")
 

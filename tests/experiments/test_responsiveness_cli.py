@@ -181,3 +181,16 @@ def test_acceptance_popularity_blind_filter_responsive(responsiveness_cli, tmp_p
     creator = table.loc[("filter:popularity", "creator")]
     assert creator.relative_change < -0.5
     assert creator.ci_high < 0
+
+
+@pytest.mark.parametrize("sub, message", [("", "exists and is not a folder"), ("x", "is a file")])
+def test_an_unwritable_out_fails_before_the_simulation(
+    responsiveness_cli, tmp_path, capsys, sub, message
+):
+    """--out onto a file used to fail with a traceback after the whole simulation."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = blocker / sub if sub else blocker
+    code = responsiveness_cli.main(["--adapter", "popularity", *SMALL, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
