@@ -25,6 +25,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from experiments.arguments import Parser, seed
 from experiments.movielens import BenchmarkConfig, model_throughput
 from recommenders.atomic import atomic_write_text
 from recommenders.datasets import load_ml1m
@@ -70,9 +71,7 @@ def protection_cost(world, config: ResponsivenessConfig, repeats: int, pairs: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--adapter",
         action="append",
@@ -84,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, default=3, help="runs per adapter; the fastest counts (default 3)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="world and behaviour seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="world and behaviour seed (default 0)")
     parser.add_argument(
         "--fitted-world",
         type=Path,

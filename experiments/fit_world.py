@@ -42,6 +42,7 @@ from pathlib import Path
 
 import torch
 
+from experiments.arguments import Parser, seed
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import PRESETS, DataError, load_interactions, load_preset
 from simulator.records import check_output_dir, package_versions, world_record
@@ -60,7 +61,7 @@ RESULT_FILES = (
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1],
@@ -103,14 +104,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="parametric-bootstrap interval of the sequential effects from B refits "
         "(bias-corrected; B >= 2; each refit costs about a third of the fit; default 0: off)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the fit and the baselines")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the fit and the baselines")
     parser.add_argument(
         "--n-users",
         type=int,
         help="simulated users of the world, drawn from the fitted ones (default: the data's)",
     )
     parser.add_argument(
-        "--world-seed", type=int, default=0, help="seed of the draw of simulated users"
+        "--world-seed", type=seed, default=0, help="seed of the draw of simulated users"
     )
     parser.add_argument(
         "--no-statistics",

@@ -22,6 +22,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from experiments.arguments import Parser, seed
 from experiments.movielens.fitted import (
     DEFAULT_MODELS,
     DISCUSSION,
@@ -36,7 +37,7 @@ from simulator.records import check_output_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1],
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-users", type=int, default=2000, help="simulated users (2000)")
     parser.add_argument("--k", type=int, default=50, help="fork step (50)")
     parser.add_argument("--horizon", type=int, default=10, help="slates after the fork (10)")
-    parser.add_argument("--seed", type=int, default=0, help="behaviour and bootstrap seed")
+    parser.add_argument("--seed", type=seed, default=0, help="behaviour and bootstrap seed")
     parser.add_argument("--n-resamples", type=int, default=2000, help="bootstrap resamples")
     parser.add_argument("--live-users", type=int, default=1000, help="live A/B users (1000)")
     parser.add_argument("--live-days", type=int, default=7, help="live A/B days (7)")

@@ -32,15 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.arguments import Parser, seed
 from experiments.paper.gradients import gradient_table, write_gradient_study
 
 TABLE_P = np.array([1e-1, 1e-3, 1e-6, 1e-9])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--out",
         type=Path,
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         "--n-items", type=int, default=1000, help="corpus size V of the gradient table (1000)"
     )
     parser.add_argument("--steps", type=int, default=200, help="Adam steps per run (default 200)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the instability runs (0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the instability runs (0)")
     args = parser.parse_args(argv)
     try:
         _, frame = write_gradient_study(args.out, args.n_items, args.steps, args.seed)

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from experiments import published
+from experiments.arguments import Parser, seed
 from simulator import World
 from simulator.adapter_specs import WORLD_BUILTINS, build_adapter
 from simulator.live_ab.output import check_live_output_dir, format_summary, write_live_ab
@@ -36,7 +37,7 @@ DEFAULT_ARMS = ("baseline=popularity", "filter=filter:popularity")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1],
@@ -54,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--world", type=Path, help="world file (.npz); default: World.default(--world-seed)"
     )
     parser.add_argument(
-        "--world-seed", type=int, default=0, help="seed of the default world (without --world)"
+        "--world-seed", type=seed, default=0, help="seed of the default world (without --world)"
     )
     parser.add_argument("--n-users", type=int, default=2000, help="users in every arm")
     parser.add_argument("--days", type=int, default=14, help="simulated days")
@@ -66,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=LiveABConfig.no_choice_utility,
         help="utility of leaving the session (higher: shorter sessions)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of behaviour and bootstrap")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of behaviour and bootstrap")
     parser.add_argument("--baseline", default="baseline", help="arm the others are compared with")
     parser.add_argument("--n-resamples", type=int, default=2000, help="bootstrap resamples")
     parser.add_argument("--out", type=Path, default=Path("runs/live_ab"), help="output folder")
@@ -112,10 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         if config.baseline not in specs:
             raise ValueError(f"baseline arm {config.baseline!r} is not among --arm {list(specs)}")
+        if args.threads is not None and args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
         check_live_output_dir(args.out, args.overwrite)
         if args.threads is not None:
-            if args.threads < 1:
-                raise ValueError(f"--threads must be >= 1, got {args.threads}")
             import torch  # only here: built-in arms run without torch
 
             torch.set_num_threads(args.threads)

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from experiments.arguments import Parser, seed
 from recommenders import Feedback
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from simulator import World
@@ -25,15 +26,13 @@ from simulator.world import load_world
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--world", type=Path, help="world file; default: generate one from --seed")
     parser.add_argument(
-        "--seed", type=int, default=0, help="world seed when generating (default 0)"
+        "--seed", type=seed, default=0, help="world seed when generating (default 0)"
     )
     parser.add_argument(
-        "--log-seed", type=int, default=1, help="seed of the logged behaviour (default 1)"
+        "--log-seed", type=seed, default=1, help="seed of the logged behaviour (default 1)"
     )
     parser.add_argument("--n-users", type=int, default=5000, help="logged users (default 5000)")
     parser.add_argument(

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import torch
 
+from experiments.arguments import Parser, seed
 from experiments.movielens import (
     DEFAULT_MODELS,
     QUICK,
@@ -73,9 +74,7 @@ QUICK_USERS = 300
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--data", type=Path, default=DEFAULT_DATA, help=f"ML-1M folder (default {DEFAULT_DATA})"
     )
@@ -109,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--users", type=int, default=None, help=f"random subset of users (quick: {QUICK_USERS})"
     )
-    parser.add_argument("--seed", type=int, default=0, help="training and sampling seed")
+    parser.add_argument("--seed", type=seed, default=0, help="training and sampling seed")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument(
         "--threads",
@@ -160,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         raise ValueError(f"--models names a model twice: {args.models}")
     known = {name: resolve_model(name, args.negative_weight) for name in names}
-    if args.real_k not in ("none", "last") and not args.real_k.isdigit():
+    if args.real_k not in ("none", "last") and not (args.real_k.isdigit() and int(args.real_k) > 0):
         raise ValueError(
             f"--real-k must be a positive integer, 'last' or 'none', got {args.real_k!r}"
         )

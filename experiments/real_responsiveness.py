@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from experiments.arguments import Parser, seed
 from recommenders.datasets import PRESETS, DataCorpus, data_root, load_preset
 from simulator.adapter_specs import DATA_BUILTINS, build_named, build_real_adapter
 from simulator.responsiveness.output import check_output_dir, format_table
@@ -39,7 +40,7 @@ DEFAULT_ADAPTERS = ("popularity", "filter:popularity")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog=__doc__.split("\n\n", 2)[2],
@@ -89,7 +90,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="any",
         help="content similarity: shares any genre with x_k, or the same first-listed genre",
     )
-    parser.add_argument("--seed", type=int, default=0, help="user draw (with --n-users), bootstrap")
+    parser.add_argument(
+        "--seed", type=seed, default=0, help="user draw (with --n-users), bootstrap"
+    )
     parser.add_argument("--n-resamples", type=int, default=2000, help="bootstrap resamples")
     parser.add_argument(
         "--out", type=Path, default=Path("runs/real_responsiveness"), help="output folder"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from experiments.arguments import Parser, seed
 from simulator import (
     DEFAULT_BRANCHES,
     ResponsivenessConfig,
@@ -37,7 +38,7 @@ DEFAULT_ADAPTERS = ("popularity", "itemknn", "filter:popularity", "filter:itemkn
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1],
@@ -88,7 +89,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         default=0,
         help="seed of the world (if generated), behaviour and bootstrap",
     )

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from experiments.arguments import Parser
 from experiments.paper.fig3b import StudyProgress, run_fig3b_study
 from experiments.paper.gradients import write_gradient_study
 from experiments.paper.live_ab import run_live_ab_study
@@ -55,9 +56,7 @@ STAGES = ("fig3b", "sensitivity", "live_ab", "gradient", "report")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small world, one seed (CI)")
     parser.add_argument(
         "--stage", action="append", choices=STAGES, help="run only these stages (repeatable)"

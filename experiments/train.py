@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from experiments.arguments import Parser, seed
 from recommenders.losses import POSITIVE_LOSSES
 from recommenders.models import ModelConfig
 from recommenders.sequences import LogError, Sequences
@@ -30,9 +31,7 @@ from simulator.logs import read_logs_folder
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--logs", type=Path, default=Path("runs/logs"), help="folder from make_logs.py"
     )
@@ -87,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         help="weight w of each negative label (default: the variant's)",
     )
     parser.add_argument("--name-suffix", default="", help="appended to each checkpoint's name")
-    parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="training seed (default 0)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--out", type=Path, default=Path("runs/models"), help="checkpoint folder")
     parser.add_argument("--overwrite", action="store_true", help="replace existing checkpoints")

@@ -34,6 +34,11 @@ __all__ = ["RelativeChange", "mean_difference_ci", "relative_change_ci"]
 
 _METHODS = ("BCa", "percentile", "basic")
 
+MAX_RESAMPLES = 1_000_000
+"""The most bootstrap resamples a protocol accepts: beyond, the Monte Carlo error of a
+95% bound (about 0.0002 in coverage at 10**6) is far below any other error, and the
+time grows without bound."""
+
 # scipy materialises (batch, n) index and value arrays, and BCa's jackknife
 # would otherwise build an (n, n - 1) array at once; bounding batch * n keeps
 # memory near 2**22 * 8 B = 32 MiB per array whatever the number of users.

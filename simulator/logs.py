@@ -132,8 +132,21 @@ def logging_adapter(world: AnyWorld, config: LogConfig) -> RecommenderAdapter:
     return MixtureAdapter([similar, random, popularity], weights, seed=config.seed)
 
 
+def check_logs(world: AnyWorld, config: LogConfig) -> None:
+    """One-line errors, before any simulation, for logs the world cannot host."""
+    if config.n_users > world.n_users:
+        raise ValueError(f"n_users {config.n_users} exceeds the world's {world.n_users} users")
+    needed = config.n_steps + config.slate_size - 1
+    if needed > world.corpus.n_items:
+        raise ValueError(
+            f"n_steps + slate_size - 1 = {needed} exceeds the world's {world.corpus.n_items} "
+            "items (slates exclude consumed items)"
+        )
+
+
 def make_logs(world: AnyWorld, config: LogConfig) -> pd.DataFrame:
     """Interaction log (user, position, item, feedback, dwell) of users 0..n_users-1."""
+    check_logs(world, config)
     histories = simulate_histories(
         world,
         logging_adapter(world, config),

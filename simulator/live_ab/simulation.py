@@ -59,6 +59,7 @@ from tqdm import tqdm
 
 from agents import NO_CHOICE, LogitChoice, Purpose, Recent, UserModel
 from recommenders import PAD, HistoryBatch, RecommenderAdapter
+from simulator.bootstrap import MAX_RESAMPLES
 from simulator.engine.service import RecommenderService, ServiceStats
 from simulator.live_ab.metrics import (
     Events,
@@ -126,7 +127,10 @@ class LiveABConfig:
             ),
             (bool(self.baseline), "baseline must name an arm"),
             (0 < self.confidence < 1, f"confidence must be in (0, 1), got {self.confidence}"),
-            (self.n_resamples >= 100, f"n_resamples must be >= 100, got {self.n_resamples}"),
+            (
+                100 <= self.n_resamples <= MAX_RESAMPLES,
+                f"n_resamples must be in [100, {MAX_RESAMPLES:,}], got {self.n_resamples}",
+            ),
         ]
         for ok, message in checks:
             if not ok:

@@ -59,6 +59,7 @@ import numpy as np
 
 from recommenders import PAD, Feedback, HistoryBatch
 from recommenders.datasets import InteractionData, RatingRule
+from simulator.bootstrap import MAX_RESAMPLES
 from simulator.similarity import CONTENT_RULES
 
 SUMMARY_COLUMNS = (
@@ -147,8 +148,9 @@ class RealHistoryConfig:
             ),
             (0 < self.confidence < 1, f"confidence must be in (0, 1), got {self.confidence}"),
             (
-                _is_int(self.n_resamples) and self.n_resamples >= 100,
-                f"n_resamples must be an integer >= 100, got {self.n_resamples!r}",
+                _is_int(self.n_resamples) and 100 <= self.n_resamples <= MAX_RESAMPLES,
+                f"n_resamples must be an integer in [100, {MAX_RESAMPLES:,}], "
+                f"got {self.n_resamples!r}",
             ),
             (
                 _is_int(self.chunk_size) and self.chunk_size >= 1,

@@ -37,7 +37,7 @@ import simpy
 
 from agents import LogitChoice, RandomTrajectory
 from recommenders import HistoryBatch, RecommenderAdapter
-from simulator.bootstrap import relative_change_ci
+from simulator.bootstrap import MAX_RESAMPLES, relative_change_ci
 from simulator.engine.cohort import Cohort
 from simulator.engine.service import RecommenderService, ServiceStats
 from simulator.responsiveness.branches import DEFAULT_BRANCHES, BranchAction, parse_branches
@@ -103,14 +103,17 @@ class ResponsivenessConfig:
                 f"batch_window must be finite and >= 0, got {self.batch_window}",
             ),
             (0 < self.confidence < 1, f"confidence must be in (0, 1), got {self.confidence}"),
-            (self.n_resamples >= 100, f"n_resamples must be >= 100, got {self.n_resamples}"),
+            (
+                100 <= self.n_resamples <= MAX_RESAMPLES,
+                f"n_resamples must be in [100, {MAX_RESAMPLES:,}], got {self.n_resamples}",
+            ),
             (0 <= self.seed < 2**63, f"seed must be in [0, 2**63), got {self.seed}"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
-        object.__setattr__(self, "branches", tuple(self.branches))
-        parse_branches(self.branches)
+        # Names as parsed (" long_dwell" is long_dwell), so summaries find every branch.
+        object.__setattr__(self, "branches", tuple(a.name for a in parse_branches(self.branches)))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -37,6 +37,8 @@ def error_of(capsys, argv) -> str:
         (["--users", "2"], "--users must be >= 3"),
         (["--threads", "0"], "--threads must be >= 1"),
         (["--real-k", "x"], "--real-k must be a positive integer, 'last' or 'none'"),
+        (["--real-k", "0"], "--real-k must be a positive integer, 'last' or 'none', got '0'"),
+        (["--seed", "-1"], "argument --seed: must be in [0, 2**63), got -1"),
         (["--reuse", "--overwrite"], "--reuse and --overwrite exclude each other"),
         (["--models", "sasrec-ce-feature-ntr-wx"], "the weight after -w must be a number"),
     ],

@@ -113,6 +113,9 @@ def test_save_world_never_overwrites_or_is_ignored(responsiveness_cli, tmp_path,
         (["--branches", "long_dwell,shout"], "error: unknown branch action 'shout'"),
         (["--checkpoint", "model.pt"], "error: checkpoint model.pt is not a folder"),
         (["--batch-window", "nan"], "error: batch_window must be finite and >= 0, got nan"),
+        (["--n-resamples", "10000000000"], "error: n_resamples must be in [100, 1,000,000]"),
+        (["--seed", "-1"], "error: argument --seed: must be in [0, 2**63), got -1"),
+        (["--k", "x"], "error: argument --k: invalid int value: 'x'"),
         (["--batch-window", "inf"], "error: batch_window must be finite and >= 0, got inf"),
     ],
 )
@@ -194,3 +197,11 @@ def test_an_unwritable_out_fails_before_the_simulation(
     code = responsiveness_cli.main(["--adapter", "popularity", *SMALL, "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_branch_names_with_spaces_are_the_names(responsiveness_cli, tmp_path):
+    """--branches " long_dwell, long_dwell+dislike" used to end in KeyError: ' long_dwell'."""
+    args = ["--adapter", "popularity", *SMALL, "--out", str(tmp_path / "a")]
+    assert responsiveness_cli.main([*args, "--branches", " long_dwell, long_dwell+dislike"]) == 0
+    table = pd.read_csv(tmp_path / "a" / "responsiveness.csv")
+    assert set(table["reference"]) == {"long_dwell"}

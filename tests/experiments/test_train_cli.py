@@ -184,3 +184,14 @@ def test_make_logs_never_replaces_a_world_silently(tmp_path, capsys):
     assert (
         make_logs.main(["--n-users", "5", "--n-steps", "2", "--out", str(out), "--overwrite"]) == 0
     )
+
+
+def test_logs_the_world_cannot_host_fail_before_simulating(tmp_path, capsys):
+    """make_logs.py --n-users 2 --n-steps 5001 used to fail after 84 s of simulation."""
+    code = load_cli("make_logs").main(
+        ["--n-users", "2", "--n-steps", "5001", "--out", str(tmp_path)]
+    )
+    assert code == 2
+    assert (
+        "n_steps + slate_size - 1 = 5010 exceeds the world's 5000 items" in capsys.readouterr().err
+    )
