@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from recommenders.history import PAD, Feedback, HistoryBatch
+from recommenders.tables import read_frame
 
 LOG_COLUMNS = ("user", "position", "item", "feedback", "dwell")
 
@@ -67,14 +68,7 @@ def read_log(path: str | Path, n_items: int) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise LogError(f"log file {path} does not exist")
-    if path.suffix == ".parquet":
-        try:
-            frame = pd.read_parquet(path)
-        except ImportError:
-            raise LogError(f"reading {path} needs a parquet engine: pip install pyarrow") from None
-    else:
-        frame = pd.read_csv(path)
-    return validate_log(frame, n_items, source=str(path))
+    return validate_log(read_frame(path, LogError), n_items, source=str(path))
 
 
 def log_from_histories(histories: HistoryBatch, users: np.ndarray | None = None) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from recommenders.datasets.errors import DataError
 from recommenders.history import Feedback
+from recommenders.tables import read_frame
 
 
 def read_table(path: str | Path, columns: list[str], **read_csv) -> pd.DataFrame:
@@ -22,17 +23,9 @@ def read_table(path: str | Path, columns: list[str], **read_csv) -> pd.DataFrame
     DataError listing what the file has. ``read_csv`` goes to ``pd.read_csv``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path} not found")
-    if path.suffix == ".parquet":
-        try:
-            frame = pd.read_parquet(path)
-        except ImportError:
-            raise DataError(f"reading {path} needs a parquet engine: pip install pyarrow") from None
-    else:
-        wanted = set(columns)
-        # A callable usecols never fails on absent names, so the check below can say which.
-        frame = pd.read_csv(path, usecols=lambda c: c in wanted, **read_csv)
+    wanted = set(columns)
+    # A callable usecols never fails on absent names, so the check below can say which.
+    frame = read_frame(path, DataError, usecols=lambda c: c in wanted, **read_csv)
     require_columns(frame, columns, str(path))
     return frame[columns]
 

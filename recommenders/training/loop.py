@@ -106,6 +106,12 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"TrainConfig: {message}")
+        try:
+            torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"TrainConfig: device {self.device!r} is not a torch device (cpu, cuda, cuda:N)"
+            ) from None
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(
                 f"TrainConfig: device {self.device!r} requested but CUDA is not available"

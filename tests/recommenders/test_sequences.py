@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -112,3 +114,24 @@ def test_log_from_histories_round_trip():
         "feedback": [0, 2, 1],
         "dwell": [1.0, 0.5, 0.1],
     }
+
+
+def test_unreadable_log_files_are_one_line_errors(tmp_path):
+    """A truncated .csv.gz used to end in EOFError, an empty or non-UTF-8 file in a parser
+    traceback that did not name it."""
+    import gzip
+
+    from recommenders.sequences import LogError, read_log
+
+    data = gzip.compress(b"user,position,item,feedback,dwell\n" + b"0,0,1,0,1.0\n" * 2000)
+    cases = {
+        "cut.csv.gz": (data[: len(data) // 2], "cannot be read (EOFError"),
+        "empty.csv": (b"", "is empty: no header and no rows"),
+        "latin.csv": ("user,item\n\xe9,1\n".encode("latin-1"), "is not UTF-8 text"),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(LogError, match=re.escape(message)) as error:
+            read_log(path, 10)
+        assert str(path) in str(error.value) and "\n" not in str(error.value)
