@@ -102,14 +102,19 @@ def read_checkpoint(path: str | Path) -> tuple[dict, SequentialRecommender, torc
         raise CheckpointError(f"checkpoint {path}: checkpoint.json is corrupt") from None
     if not isinstance(header, dict) or header.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"checkpoint {path} is not a {CHECKPOINT_FORMAT} folder")
-    if header.get("version") != CHECKPOINT_VERSION:
+    version = header.get("version")
+    if type(version) is not int or version != CHECKPOINT_VERSION:
         raise CheckpointError(
-            f"checkpoint {path} has format version {header.get('version')}; "
+            f"checkpoint {path} has format version {version!r}; "
             f"this library reads version {CHECKPOINT_VERSION}"
+        )
+    n_items = header.get("n_items")
+    if type(n_items) is not int or n_items < 1:
+        raise CheckpointError(
+            f"checkpoint {path}: n_items must be a positive integer, got {n_items!r}"
         )
     try:
         config = ModelConfig.from_dict(header["model"])
-        n_items = int(header["n_items"])
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"checkpoint {path}: invalid model config ({error})") from None
     try:
@@ -126,7 +131,10 @@ def read_checkpoint(path: str | Path) -> tuple[dict, SequentialRecommender, torc
     try:
         model.load_state_dict(state)
     except (RuntimeError, KeyError, TypeError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        # torch's message is a heading ("Error(s) in loading state_dict for X:") and then
+        # one indented line per problem: keep the first problem, not just the heading.
+        lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+        first = " ".join(lines[:2]) if lines else type(error).__name__
         raise CheckpointError(
             f"checkpoint {path}: weights do not fit the model config ({first})"
         ) from None

@@ -25,6 +25,30 @@ class SlateSizeError(AdapterError):
     """A slate cannot be filled: too few recommendable items for the requested size."""
 
 
+class AdapterFailure(AdapterError):
+    """An adapter's ``recommend`` raised (or called ``sys.exit``): the run cannot go on."""
+
+
+def call_recommend(adapter, histories, slate_size: int) -> object:
+    """``adapter.recommend(histories, slate_size)``, with whatever it raises, ``SystemExit``
+    included, turned into a one-line :class:`AdapterFailure` naming the adapter.
+
+    A contract error (:class:`AdapterError`) passes through unchanged;
+    ``KeyboardInterrupt`` is left alone so a user can still stop a run.
+    """
+    try:
+        return adapter.recommend(histories, slate_size)
+    except AdapterError:
+        raise
+    except (Exception, SystemExit) as failure:
+        name = getattr(adapter, "name", type(adapter).__name__)
+        text = str(failure).strip().splitlines()
+        detail = f": {text[0]}" if text else ""
+        raise AdapterFailure(
+            f"adapter {name}: recommend raised {type(failure).__name__}{detail}"
+        ) from failure
+
+
 def validate_slates(
     slates: object, n_rows: int, slate_size: int, n_items: int, adapter: str
 ) -> np.ndarray:

@@ -48,6 +48,8 @@ def split_users(
     """Leave-one-out split of every user, or of a seeded sample of ``users`` of them; the
     second value records the sample (``{"users": [...]}``) for the benchmark rows."""
     sequences = Sequences.from_log(data.log)
+    if users is not None and users > data.n_users:
+        raise ValueError(f"--users {users:,} exceeds the data set's {data.n_users:,} users")
     if users is not None:
         sequences = sample_users(sequences, users, seed=seed)
     subset = None if users is None else {"users": sequences.users.tolist()}

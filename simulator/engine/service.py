@@ -17,6 +17,7 @@ import numpy as np
 import simpy
 
 from recommenders import HistoryBatch, RecommenderAdapter, validate_slates
+from recommenders.validation import call_recommend
 
 
 @dataclass
@@ -104,7 +105,7 @@ class RecommenderService:
             # storage, which the adapter must not be able to reach.
             batch = self._handout(batch)
         start = time.perf_counter()
-        slates = self.adapter.recommend(batch, self.slate_size)
+        slates = call_recommend(self.adapter, batch, self.slate_size)
         self.stats.recommend_seconds += time.perf_counter() - start
         slates = validate_slates(
             slates, len(batch), self.slate_size, self.n_items, type(self.adapter).__name__

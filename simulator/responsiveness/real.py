@@ -22,6 +22,7 @@ import pandas as pd
 from recommenders import Feedback, HistoryBatch, RecommenderAdapter, validate_slates
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import InteractionData
+from recommenders.validation import call_recommend
 from simulator.records import package_versions
 from simulator.responsiveness.plots import plot_responsiveness
 from simulator.responsiveness.real_histories import (
@@ -114,7 +115,7 @@ def measure_real_responsiveness(
         lengths[rows], x_k[rows] = fork.lengths, fork.x_k
         for b, batch in enumerate(fork.branches):
             tick = time.perf_counter()
-            slates = adapter.recommend(batch, config.slate_size)
+            slates = call_recommend(adapter, batch, config.slate_size)
             recommend_seconds += time.perf_counter() - tick
             calls += 1
             slates = validate_slates(slates, len(batch), config.slate_size, data.n_items, name)

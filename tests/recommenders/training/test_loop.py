@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -165,6 +166,24 @@ def test_corrupt_and_foreign_checkpoints(checkpoint):
     (checkpoint / "weights.pt").write_bytes(b"\x00garbage")
     with pytest.raises(CheckpointError, match=r"weights\.pt is corrupt"):
         load_adapter(checkpoint)
+
+
+def test_checkpoint_header_fields_must_have_their_types(checkpoint):
+    """A version "1" read as "format version 1; this library reads version 1", an n_items
+    of "60" was accepted, and a weights mismatch was cut at torch's heading line."""
+    header = json.loads((checkpoint / "checkpoint.json").read_text())
+    for change, message in [
+        ({"version": str(CHECKPOINT_VERSION)}, f"format version '{CHECKPOINT_VERSION}'"),
+        ({"n_items": "60"}, "n_items must be a positive integer, got '60'"),
+    ]:
+        (checkpoint / "checkpoint.json").write_text(json.dumps({**header, **change}))
+        with pytest.raises(CheckpointError, match=re.escape(message)):
+            load_adapter(checkpoint)
+    (checkpoint / "checkpoint.json").write_text(json.dumps({**header, "n_items": 61}))
+    with pytest.raises(CheckpointError, match=r"for GRURecommender: size mismatch") as error:
+        load_adapter(checkpoint)
+    assert "\n" not in str(error.value)
+    (checkpoint / "checkpoint.json").write_text(json.dumps(header))
 
 
 class _Evil:

@@ -1,5 +1,6 @@
 """Every slate is validated inside the simulator; bad adapters fail with a one-line error."""
 
+import re
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ from recommenders import (
     RecommenderAdapter,
     ScoringAdapter,
 )
+from recommenders.validation import AdapterFailure
 from simulator import ResponsivenessConfig, measure_responsiveness
 
 
@@ -155,3 +157,29 @@ def test_an_adapter_cannot_rewrite_the_stored_histories(small_world):
     assert sum(honest.dislikes) > 0
     assert mutating.dislikes == honest.dislikes
     pd.testing.assert_frame_equal(runs[0].per_user, runs[1].per_user)
+
+
+class _Exits(RecommenderAdapter):
+    def __init__(self, how) -> None:
+        self.how = how
+
+    def recommend(self, histories, slate_size):
+        raise self.how
+
+
+@pytest.mark.parametrize(
+    "how, shown",
+    [
+        (SystemExit(0), "SystemExit: 0"),
+        (KeyError("x"), "KeyError: 'x'"),
+        (ZeroDivisionError(), "ZeroDivisionError"),
+    ],
+)
+def test_an_adapter_that_raises_is_a_one_line_failure(small_world, how, shown):
+    """An adapter raising SystemExit(0) used to end the command with exit 0 and nothing
+    written; any exception from recommend is now an AdapterFailure naming the adapter."""
+    config = ResponsivenessConfig(n_users=10, k=3, n_resamples=200)
+    with pytest.raises(
+        AdapterFailure, match=f"adapter _Exits: recommend raised {re.escape(shown)}"
+    ):
+        measure_responsiveness(small_world, _Exits(how), config)
