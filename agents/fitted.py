@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.keyed_random import KeyedRandom, Purpose
-from agents.response import Recent, Response, per_row
+from agents.response import Recent, Response, per_row, sigmoid
 from recommenders.history import Feedback
 
 _DISLIKE = int(Feedback.DISLIKE)
@@ -81,10 +81,6 @@ class FittedResponse:
     @property
     def n_levels(self) -> int:
         return len(self.level_feedback)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 class FittedUserModel:
@@ -159,7 +155,7 @@ class FittedUserModel:
 
     def level_probabilities(self, eta: np.ndarray) -> np.ndarray:
         """float64 (n, K): P(y = k | eta) of the cumulative-logit model."""
-        cumulative = _sigmoid(self.response.thresholds[None, :] - np.asarray(eta)[:, None])
+        cumulative = sigmoid(self.response.thresholds[None, :] - np.asarray(eta)[:, None])
         upper = np.concatenate([cumulative, np.ones((len(cumulative), 1))], axis=1)
         lower = np.concatenate([np.zeros((len(cumulative), 1)), cumulative], axis=1)
         return upper - lower
@@ -173,7 +169,7 @@ class FittedUserModel:
         items = np.asarray(items, np.int64)
         eta = self.utility(users, items, recent)
         u = self.keys.uniform(users, step, Purpose.RATING)[:, 0]
-        cumulative = _sigmoid(r.thresholds[None, :] - eta[:, None])
+        cumulative = sigmoid(r.thresholds[None, :] - eta[:, None])
         level = (cumulative < u[:, None]).sum(axis=1)
         return Response(
             feedback=r.level_feedback[level].astype(np.int64),

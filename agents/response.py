@@ -106,7 +106,8 @@ def per_row(array: np.ndarray, n_rows: int) -> np.ndarray:
     return array.reshape(n_rows, array.size // n_rows if n_rows else 0)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function 1 / (1 + e^-x), as 0.5 (1 + tanh(x / 2)): no overflow warning."""
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
@@ -185,12 +186,12 @@ class UserModel:
         items = np.asarray(items, np.int64)
         mu = self.utility(users, items, recent)
         eps = self.keys.normal(users, step, Purpose.DWELL)[:, 0]
-        dwell = _sigmoid(mu + c.dwell_offset + c.dwell_noise_sd * eps)
+        dwell = sigmoid(mu + c.dwell_offset + c.dwell_noise_sd * eps)
         p_dislike = np.where(
-            self.averse(users, items), c.dislike_averse, c.dislike_base * 2.0 * _sigmoid(-mu)
+            self.averse(users, items), c.dislike_averse, c.dislike_base * 2.0 * sigmoid(-mu)
         )
         disliked = self.keys.uniform(users, step, Purpose.DISLIKE)[:, 0] < p_dislike
-        liked = self.keys.uniform(users, step, Purpose.LIKE)[:, 0] < c.like_rate * _sigmoid(mu)
+        liked = self.keys.uniform(users, step, Purpose.LIKE)[:, 0] < c.like_rate * sigmoid(mu)
         feedback = np.where(
             disliked,
             DISLIKE,

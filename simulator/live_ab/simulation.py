@@ -58,6 +58,7 @@ import simpy
 from tqdm import tqdm
 
 from agents import NO_CHOICE, LogitChoice, Purpose, Recent, UserModel
+from agents.response import sigmoid
 from recommenders import PAD, HistoryBatch, RecommenderAdapter
 from simulator.bootstrap import MAX_RESAMPLES
 from simulator.engine.service import RecommenderService, ServiceStats
@@ -183,10 +184,6 @@ class LiveABResult:
         return dau[list(self.arms)].astype(np.int64)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
 class _LiveUsers:
     """One arm's users: ragged histories over all days, plus today's counters.
 
@@ -297,7 +294,7 @@ def _simulate_arm(
         for day in range(config.n_days):
             if day:
                 draw = model.keys.uniform(users, day, Purpose.SESSION)[:, 0]
-                p_return = _sigmoid(config.return_bias + config.return_weight * satisfaction)
+                p_return = sigmoid(config.return_bias + config.return_weight * satisfaction)
                 prev_active, active = active, draw < p_return
             state.start_day()
             in_session = active.copy()

@@ -308,7 +308,7 @@ def test_published_values_are_attached_by_arm_and_metric():
         ("return_weight", -1.0, "return_weight must be finite and >= 0"),
         ("return_bias", math.nan, "return_bias must be finite"),
         ("confidence", 1.0, "confidence must be in (0, 1)"),
-        ("n_resamples", 10, "n_resamples must be >= 100"),
+        ("n_resamples", 10, "n_resamples must be in [100, 1,000,000]"),
         ("seed", -1, "seed must be in"),
         ("baseline", "", "baseline must name an arm"),
     ],

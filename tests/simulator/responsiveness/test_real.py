@@ -82,7 +82,7 @@ def data() -> InteractionData:
         ({"content_rule": "all"}, "content_rule must be one of"),
         ({"seed": -1}, "seed must be an integer in"),
         ({"confidence": 1.0}, "confidence must be in"),
-        ({"n_resamples": 10}, "n_resamples must be an integer >= 100"),
+        ({"n_resamples": 10}, "n_resamples must be an integer in \\[100, 1,000,000\\]"),
         ({"chunk_size": 0}, "chunk_size must be an integer >= 1"),
     ],
 )
