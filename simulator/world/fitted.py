@@ -310,8 +310,8 @@ class FittedWorld:
         if missing:
             raise WorldFileError(f"world file {path} lacks arrays {missing}")
         try:
-            config = FittedWorldConfig(**header.pop("config"))
-            header = {k: v for k, v in header.items() if k not in ("format", "version")}
+            config = FittedWorldConfig(**header["config"])
+            header = {k: v for k, v in header.items() if k not in ("format", "version", "config")}
             arrays = {name: data[name] for name in (*_ITEM_ARRAYS, *_MODEL_ARRAYS, "source_user")}
             bad = [n for n, a in arrays.items() if a.dtype.kind == "f" and not np.isfinite(a).all()]
             if bad:
