@@ -23,11 +23,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from experiments.arguments import Parser, seed
+from recommenders.validation import AdapterError
 from simulator import (
     DEFAULT_BRANCHES,
     ResponsivenessConfig,
     World,
-    compare,
+    measure_responsiveness,
     total_user_steps,
 )
 from simulator.adapter_specs import WORLD_BUILTINS, build_adapter, build_named
@@ -111,6 +112,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class MeasuredBefore(Exception):
+    """An adapter failed; ``runs`` are the models measured before it."""
+
+    def __init__(self, failure: Exception, model: str, runs: list) -> None:
+        super().__init__(str(failure))
+        self.failure, self.model, self.runs = failure, model, runs
+
+
 def world_of(args: argparse.Namespace) -> AnyWorld:
     if args.world is not None:
         return load_world(args.world)
@@ -156,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         config.check_world(world)
         models = build_models(args, world)
         start = time.perf_counter()
+        runs = []
         with tqdm(
             total=total_user_steps(config) * len(models),
             unit="user-step",
@@ -163,10 +173,26 @@ def main(argv: list[str] | None = None) -> int:
             desc="responsiveness",
             file=sys.stderr,
         ) as bar:
-            runs = compare(world, models, config, progress=bar.update)
+            for name, adapter in models.items():
+                try:
+                    runs.append(
+                        measure_responsiveness(world, adapter, config, name, progress=bar.update)
+                    )
+                except AdapterError as failure:
+                    raise MeasuredBefore(failure, name, runs) from None
         paths = write_run(
             args.out, runs, config, world, extra={"wall_seconds": time.perf_counter() - start}
         )
+    except MeasuredBefore as stopped:
+        # The models measured before the failing one keep their results, marked partial.
+        if stopped.runs:
+            extra = {"failed": {"model": stopped.model, "error": str(stopped.failure)}}
+            write_run(args.out, stopped.runs, config, world, extra=extra)
+            kept = f"; the {len(stopped.runs)} model(s) measured before it are in {args.out}"
+        else:
+            kept = ""
+        print(f"error: {stopped.failure}{kept}", file=sys.stderr)
+        return 2
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -205,3 +205,22 @@ def test_branch_names_with_spaces_are_the_names(responsiveness_cli, tmp_path):
     assert responsiveness_cli.main([*args, "--branches", " long_dwell, long_dwell+dislike"]) == 0
     table = pd.read_csv(tmp_path / "a" / "responsiveness.csv")
     assert set(table["reference"]) == {"long_dwell"}
+
+
+def test_a_failing_adapter_keeps_the_models_measured_before_it(
+    responsiveness_cli, tmp_path, capsys
+):
+    """An adapter that raised mid-run used to lose the results of every model measured
+    before it; they are now written (run.json names the failure) and the error is one line."""
+    out = tmp_path / "run"
+    spec = "tests.experiments.failing_adapter:Fails"
+    args = ["--adapter", "popularity", "--adapter", spec, *SMALL, "--out", str(out)]
+    assert responsiveness_cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "adapter Fails: recommend raised RuntimeError: the service is down" in err
+    assert f"the 1 model(s) measured before it are in {out}" in err
+    table = pd.read_csv(out / "responsiveness.csv")
+    assert set(table["model"]) == {"popularity"}
+    record = json.loads((out / "run.json").read_text())
+    assert record["failed"]["model"] == spec
