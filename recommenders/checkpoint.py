@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -40,8 +40,13 @@ def save_checkpoint(
     vocabulary: torch.Tensor | None = None,
     extra: dict | None = None,
     overwrite: bool = False,
+    write_files: Callable[[Path], object] | None = None,
 ) -> Path:
-    """Write ``path/`` (checkpoint.json + weights.pt); the folder appears whole or not at all."""
+    """Write ``path/`` (checkpoint.json + weights.pt); the folder appears whole or not at all.
+
+    ``write_files(folder)`` may add further files (metrics, plots) to the folder before
+    it appears, so an interrupted save never leaves a checkpoint without them.
+    """
     path = Path(path)
     if path.exists() and not overwrite:
         raise CheckpointError(
@@ -74,6 +79,8 @@ def save_checkpoint(
             {"state": state, "vocabulary": vocabulary.to(torch.long)}, staging / "weights.pt"
         )
         (staging / "checkpoint.json").write_text(json.dumps(header, indent=2, default=str) + "\n")
+        if write_files is not None:
+            write_files(staging)
         if path.exists():
             retired = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
             path.rename(retired / path.name)

@@ -30,6 +30,8 @@ def _trained_on(out: Path) -> str:
     """Devices the study's checkpoints were trained on, and their summed epoch seconds."""
     devices, seconds = set(), 0.0
     for folder in sorted((out / "fig3b").glob("seed-*/models/*")):
+        if folder.name.startswith(".") or not (folder / "checkpoint.json").is_file():
+            continue  # a live metrics file or the staging folder of an interrupted save
         header = json.loads((folder / "checkpoint.json").read_text())
         devices.add(header.get("train", {}).get("device", "?"))
         seconds += pd.read_csv(folder / "metrics.csv")["epoch_seconds"].sum()

@@ -64,6 +64,12 @@ def fit_variant(
         validate=validate,
     )
     best = result.history.loc[result.history["epoch"] == result.best_epoch].iloc[0].to_dict()
+
+    def write_files(folder: Path) -> None:
+        write_metrics(result.history, folder / "metrics.csv")
+        title = f"{name} (best epoch {result.best_epoch})"
+        plot_learning_curve(result.history, folder / "learning_curve", title=title)
+
     save_checkpoint(
         target,
         model,
@@ -76,10 +82,7 @@ def fit_variant(
             "best_metrics": best,
             **(header(model, result) if header is not None else {}),
         },
-    )
-    write_metrics(result.history, target / "metrics.csv")
-    plot_learning_curve(
-        result.history, target / "learning_curve", title=f"{name} (best epoch {result.best_epoch})"
+        write_files=write_files,
     )
     live.unlink(missing_ok=True)
     return FitResult(target, result)

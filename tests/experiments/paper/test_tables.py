@@ -52,3 +52,20 @@ def test_a_kind_the_table_lacks_is_an_empty_row():
     shown = fig3b_table(_table(["content"]))
     assert shown["kind"].tolist() == list(SIMILARITY_KINDS)
     assert shown.iloc[1]["world seed 0"] == "" and shown.iloc[1]["all seeds pooled"] == ""
+
+
+def test_the_report_skips_what_an_interrupted_run_leaves_in_models(tmp_path):
+    """A stray .NAME.metrics.csv (training killed mid-run) or a checkpoint's staging folder
+    used to crash results.py --stage report with NotADirectoryError."""
+    import json
+
+    from experiments.paper.report import _trained_on
+
+    models = tmp_path / "fig3b" / "seed-0" / "models"
+    done = models / "gru-baseline"
+    done.mkdir(parents=True)
+    (done / "checkpoint.json").write_text(json.dumps({"train": {"device": "cpu"}}))
+    (done / "metrics.csv").write_text("epoch,epoch_seconds\n1,2.5\n")
+    (models / ".gru-dislike_feature.metrics.csv").write_text("epoch,epoch_seconds\n1,9\n")
+    (models / ".gru-skip_label.abc123").mkdir()
+    assert _trained_on(tmp_path) == "cpu (2 s of training epochs in all)"

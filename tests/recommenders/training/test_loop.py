@@ -273,3 +273,21 @@ def test_a_checkpoint_folder_has_the_umask_mode(sequences, tmp_path):
     finally:
         os.umask(umask)
     assert (result.checkpoint.stat().st_mode & 0o777) == 0o755
+
+
+def test_an_interrupted_save_leaves_no_checkpoint(tmp_path):
+    """A checkpoint interrupted while its plots were written used to be reused later as
+    complete: the metrics and plots are now written inside the folder before it appears."""
+    model = build_model(ModelConfig(dim=8), N_ITEMS)
+
+    def interrupted(folder):
+        (folder / "metrics.csv").write_text("epoch\n1\n")
+        raise KeyboardInterrupt  # as a SIGINT would, mid-plot
+
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(
+            tmp_path / "m", model, get_variant("baseline"), "w", write_files=interrupted
+        )
+    assert list(tmp_path.iterdir()) == []  # neither the checkpoint nor its staging folder
+    save_checkpoint(tmp_path / "m", model, get_variant("baseline"), "w", write_files=lambda f: None)
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["checkpoint.json", "weights.pt"]
