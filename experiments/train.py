@@ -14,6 +14,7 @@ treatment), exclude_disliked, skip_label; `--variant all` trains all five.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from experiments.arguments import Parser, seed
+from recommenders.checkpoint import CheckpointError, read_checkpoint
 from recommenders.losses import POSITIVE_LOSSES
 from recommenders.models import ModelConfig
 from recommenders.sequences import LogError, Sequences
@@ -28,6 +30,25 @@ from recommenders.training.fit import fit_variant
 from recommenders.training.loop import TrainConfig
 from recommenders.variants import VARIANTS, get_variant
 from simulator.logs import read_logs_folder
+
+
+def check_resumable(folder: Path, model_config, train_config, variant, world) -> None:
+    """A one-line ValueError unless ``folder`` is a complete checkpoint of exactly this
+    model, variant, training config and world (what ``--resume`` may keep)."""
+    header, _, _ = read_checkpoint(folder)
+    wanted = {
+        "model": model_config.to_dict(),
+        "variant": variant.to_dict(),
+        "train": train_config.to_dict(),
+        "fingerprint": world.fingerprint,
+    }
+    # JSON turns tuples into lists: compare both sides as JSON.
+    differ = [k for k, v in wanted.items() if json.loads(json.dumps(v)) != header.get(k)]
+    if differ:
+        raise ValueError(
+            f"--resume: {folder} was trained with another {', '.join(differ)}; pass --overwrite "
+            "to retrain it or choose another --out"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=seed, default=0, help="training seed (default 0)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--out", type=Path, default=Path("runs/models"), help="checkpoint folder")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the checkpoints already in --out that were trained with this exact "
+        "config (an interrupted multi-variant run goes on where it stopped)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing checkpoints")
     args = parser.parse_args(argv)
     try:
@@ -106,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             positive_loss=args.positive_loss,
             n_negatives=args.n_negatives,
         )
+        if args.resume and args.overwrite:
+            raise ValueError("--resume and --overwrite exclude each other")
         world, log = read_logs_folder(args.logs)
         n_items = world.corpus.n_items
         sequences = Sequences.from_log(log)
@@ -122,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
                     n_layers=layers,
                     features=variant.features,
                 )
+                name = f"{kind}-{variant.name}{args.name_suffix}"
+                if args.resume and (args.out / name).exists():
+                    check_resumable(args.out / name, model_config, train_config, variant, world)
+                    print(f"{args.out / name}: kept (--resume; trained with this config)")
+                    continue
                 with tqdm(
                     total=args.epochs, desc=f"{kind}-{variant.name}", unit="epoch", file=sys.stderr
                 ) as bar:
@@ -140,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                         n_items,
                         world.fingerprint,
                         args.out,
-                        name=f"{kind}-{variant.name}{args.name_suffix}",
+                        name=name,
                         overwrite=args.overwrite,
                         progress=progress,
                     )
@@ -152,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{fitted.result.events_per_second:,.0f} events/s",
                     flush=True,
                 )
-    except (ValueError, LogError) as error:
+    except (ValueError, LogError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -195,3 +195,25 @@ def test_logs_the_world_cannot_host_fail_before_simulating(tmp_path, capsys):
     assert (
         "n_steps + slate_size - 1 = 5010 exceeds the world's 5000 items" in capsys.readouterr().err
     )
+
+
+def test_resume_keeps_what_finished_and_trains_the_rest(pipeline, tmp_path, capsys):
+    """train.py used to refuse a multi-variant run whose first checkpoints existed; with
+    --resume it keeps those trained with this exact config and trains the others."""
+    import shutil
+
+    _, logs, models = pipeline
+    out = tmp_path / "models"
+    shutil.copytree(models, out)
+    shutil.rmtree(out / "gru-dislike_feature_label")
+    args = ["--logs", str(logs), "--variant", "baseline", "--variant", "dislike_feature_label",
+            "--epochs", "1", "--dim", "16", "--max-len", "20", "--out", str(out)]  # fmt: skip
+    before = (out / "gru-baseline" / "weights.pt").read_bytes()
+    capsys.readouterr()
+    assert load_cli("train").main([*args, "--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert "gru-baseline: kept (--resume" in printed
+    assert (out / "gru-dislike_feature_label" / "checkpoint.json").is_file()
+    assert (out / "gru-baseline" / "weights.pt").read_bytes() == before
+    assert load_cli("train").main([*args, "--resume", "--dim", "8"]) == 2
+    assert "was trained with another model" in capsys.readouterr().err
