@@ -8,12 +8,16 @@ Each output module (:mod:`simulator.responsiveness.output`,
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import platform
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
+
+from recommenders.atomic import atomic_write_text
 
 PACKAGES = ("numpy", "torch", "simpy", "pandas", "scipy", "matplotlib", "tqdm")
 """The third-party packages whose versions a run records."""
@@ -73,4 +77,44 @@ def world_record(world) -> dict:
     record = {"fingerprint": world.fingerprint, "config": world.config.to_dict()}
     if world.kind != "synthetic":
         record.update(kind=world.kind, data=world.header["data"], fit=world.header["fit"])
+    return record
+
+
+def begin_results(out: Path, manifest: str) -> None:
+    """Start writing a run's results into ``out``: its manifest goes first, so that a folder
+    whose writing is interrupted never shows a manifest over a mix of old and new files."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / manifest).unlink(missing_ok=True)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def finish_results(out: Path, manifest: str, record: dict, files: list[Path]) -> Path:
+    """Write the manifest last: ``record`` plus ``files`` (name -> SHA-256 of each file
+    written). Its presence means the folder is complete; :func:`check_results` verifies."""
+    record = {**record, "files": {p.name: file_digest(p) for p in files}}
+    path = Path(out) / manifest
+    atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n")
+    return path
+
+
+def check_results(out: Path, manifest: str) -> dict:
+    """The manifest of a finished run in ``out``; a one-line ValueError when it is missing
+    (the run did not finish) or a file it lists is missing or changed (a mix)."""
+    path = Path(out) / manifest
+    if not path.is_file():
+        raise ValueError(f"{out} holds no {manifest}: its run did not finish")
+    record = json.loads(path.read_text())
+    if not isinstance(record.get("files"), dict):
+        raise ValueError(f"{out}: {manifest} lists no files (written by an older version?)")
+    for name, digest in record["files"].items():
+        if not (Path(out) / name).is_file() or file_digest(Path(out) / name) != digest:
+            raise ValueError(f"{out}: {name} is not the file {manifest} lists (a mixed folder)")
     return record

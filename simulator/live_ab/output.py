@@ -16,16 +16,22 @@ seed gives byte-identical CSVs (``live_ab.json`` holds wall times, so it differs
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from recommenders.atomic import atomic_write_csv, atomic_write_text
+from recommenders.atomic import atomic_write_csv
 from simulator.live_ab.plots import plot_live_ab
 from simulator.live_ab.simulation import LiveABResult
-from simulator.records import OutputExistsError, check_writable, package_versions, world_record
+from simulator.records import (
+    OutputExistsError,
+    begin_results,
+    check_writable,
+    finish_results,
+    package_versions,
+    world_record,
+)
 from simulator.world import AnyWorld
 
 CSV_FILES = ("live_ab_daily.csv", "live_ab_summary.csv", "live_ab_users.csv.gz")
@@ -52,7 +58,7 @@ def write_live_ab(
     ``specs`` maps arm names to the adapter specs they were built from, for the record.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    begin_results(out, "live_ab.json")  # the manifest: removed first, written last
     paths = {name: out / name for name in CSV_FILES}
     atomic_write_csv(paths["live_ab_daily.csv"], result.daily)
     atomic_write_csv(paths["live_ab_summary.csv"], result.summary)
@@ -80,12 +86,11 @@ def write_live_ab(
         "wall_seconds": result.wall_seconds,
         **(extra or {}),
     }
-    paths["live_ab.json"] = out / "live_ab.json"
-    atomic_write_text(paths["live_ab.json"], json.dumps(record, indent=2, default=str) + "\n")
     c = result.config
     title = f"Simulated live A/B test vs {c.baseline}: {c.n_users} users, {c.n_days} days, 95% CI"
     for path in plot_live_ab(result.daily, out / "live_ab", title=title):
         paths[path.name] = path
+    paths["live_ab.json"] = finish_results(out, "live_ab.json", record, list(paths.values()))
     return paths
 
 

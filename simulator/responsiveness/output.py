@@ -16,16 +16,15 @@ byte-identical tables.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from recommenders.atomic import atomic_write_csv, atomic_write_text
+from recommenders.atomic import atomic_write_csv
 from simulator import records
-from simulator.records import package_versions, world_record
+from simulator.records import begin_results, finish_results, package_versions, world_record
 from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
 from simulator.responsiveness.simulated import ResponsivenessConfig, ResponsivenessRun
 from simulator.similarity import SIMILARITY_KINDS
@@ -50,8 +49,13 @@ def write_run(
     world: AnyWorld,
     extra: dict | None = None,
 ) -> dict[str, Path]:
-    """Write every result file of a comparison into ``out``; returns name -> path."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Write every result file of a comparison into ``out``; returns name -> path.
+
+    ``run.json`` is the manifest: removed first, written last with each file's SHA-256
+    (:func:`simulator.records.finish_results`), so an interrupted write never leaves a
+    manifest over a mix of old and new files.
+    """
+    begin_results(out, "run.json")
     table = summary_table(runs)
     paths = {
         "responsiveness.csv": out / "responsiveness.csv",
@@ -79,8 +83,6 @@ def write_run(
         },
         **(extra or {}),
     }
-    paths["run.json"] = out / "run.json"
-    atomic_write_text(paths["run.json"], json.dumps(record, indent=2, default=str) + "\n")
     title = (
         f"Responsiveness: {config.branches[1]} vs {config.branches[0]}, "
         f"k={config.k}, n={config.n_users}"
@@ -90,6 +92,7 @@ def write_run(
     if config.horizon > 1:
         for path in plot_horizon(table, out / "horizon"):
             paths[path.name] = path
+    paths["run.json"] = finish_results(out, "run.json", record, list(paths.values()))
     return paths
 
 
