@@ -6,6 +6,8 @@ that :data:`MODELS` (the table of model kinds) names for ``ModelConfig.kind``; i
 ``logits`` scores every item against them.
 """
 
+import os
+
 from recommenders.models.base import SequentialRecommender
 from recommenders.models.config import FeatureConfig, ModelConfig
 from recommenders.models.features import EventEncoder
@@ -14,10 +16,41 @@ from recommenders.models.registry import MODELS
 from recommenders.models.sasrec import SASRecRecommender
 
 
+def parameter_bytes(config: ModelConfig, n_items: int) -> int:
+    """An upper estimate of a model's float32 parameters, in bytes: the item and position
+    tables, and per layer the attention or recurrent weights and the feed-forward block
+    (at most 16 dim x dim matrices), doubled for Adam's two moments and the gradient."""
+    d = config.dim
+    tables = (n_items + 1 + config.max_len) * d
+    layers = config.n_layers * 16 * d * d
+    return 4 * 4 * (tables + layers)
+
+
 def build_model(config: ModelConfig, n_items: int) -> SequentialRecommender:
     """The model ``config.kind`` names in :data:`MODELS`, freshly initialised
-    (deterministic under a seed)."""
+    (deterministic under a seed).
+
+    A one-line ValueError, before any allocation, when the parameters and their
+    training state (:func:`parameter_bytes`) would not fit in this machine's memory.
+    """
+    needed = parameter_bytes(config, n_items)
+    available = _memory_bytes()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"a {config.kind} model of dim {config.dim}, max_len {config.max_len} and "
+            f"{config.n_layers} layer(s) over {n_items:,} items needs about "
+            f"{needed / 2**30:,.1f} GiB for its parameters and training state; this machine "
+            f"has {available / 2**30:,.1f} GiB"
+        )
     return MODELS[config.kind](config, n_items)
+
+
+def _memory_bytes() -> int | None:
+    """Physical memory of this machine, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 __all__ = [

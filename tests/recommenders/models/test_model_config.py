@@ -132,3 +132,16 @@ def test_model_rejects_other_kind_and_empty_catalogue():
         GRURecommender(ModelConfig(kind="sasrec", dim=4), 5)
     with pytest.raises(ValueError, match="n_items must be positive"):
         build_model(ModelConfig(dim=4), 0)
+
+
+def test_a_model_too_large_for_the_machine_is_refused_before_allocating():
+    """--dim 1000000 used to end in a MemoryError or a torch allocator traceback."""
+    import re
+
+    from recommenders.models import build_model, parameter_bytes
+
+    config = ModelConfig(kind="gru", dim=1_000_000)
+    assert parameter_bytes(config, 100) > 2**40
+    with pytest.raises(ValueError, match=re.escape("a gru model of dim 1000000")) as error:
+        build_model(config, 100)
+    assert "GiB for its parameters and training state; this machine has" in str(error.value)
