@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.movielens.report import _num
 from recommenders.atomic import atomic_write_text
 from simulator import ResponsivenessConfig, compare
 from simulator.adapter_specs import build_adapter
@@ -185,10 +186,6 @@ def live_view(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _four(value) -> str:
-    return "" if pd.isna(value) else f"{value:.4f}"
-
-
 def fitted_section(fit: Path, ml1m: Path, study: Path, number: int) -> list[str]:
     """The report section of a finished study (markdown lines)."""
     record = json.loads((study / "study.json").read_text())
@@ -222,7 +219,7 @@ def fitted_section(fit: Path, ml1m: Path, study: Path, number: int) -> list[str]
         ["model", "ndcg10", "recall10", "val_ndcg10", "best_epoch", "epochs"]
     ].copy()
     for column in ("ndcg10", "recall10", "val_ndcg10"):
-        model_view[column] = model_view[column].map(_four)
+        model_view[column] = model_view[column].map(_num)
     live = pd.read_csv(study / "live_ab" / "live_ab_summary.csv")
     c = record["config"]
     lines = [

@@ -9,6 +9,13 @@ import numpy as np
 from recommenders.datasets.interactions import InteractionData
 
 
+def own_groups(ids: np.ndarray, n_known: int) -> np.ndarray:
+    """int64 group of each item: its id where known (>= 0), else a group of its own,
+    ``n_known + item``, so that "unknown" is never one shared group."""
+    ids = np.asarray(ids, np.int64)
+    return np.where(ids >= 0, ids, n_known + np.arange(len(ids)))
+
+
 @dataclass(frozen=True, eq=False)
 class DataCorpus:
     """A real data set's items as an adapter sees them (:class:`recommenders.CorpusLike`).
@@ -36,9 +43,8 @@ class DataCorpus:
     @classmethod
     def of(cls, data: InteractionData) -> DataCorpus:
         """The corpus of ``data``; its arrays are read-only, shared by every adapter."""
-        items = np.arange(data.n_items)
-        cluster = np.where(data.cluster >= 0, data.cluster, data.n_clusters + items)
-        creator = np.where(data.creator >= 0, data.creator, data.n_creators + items)
+        cluster = own_groups(data.cluster, data.n_clusters)
+        creator = own_groups(data.creator, data.n_creators)
         for array in (cluster, creator):
             array.flags.writeable = False  # shared by every adapter built from it
         return cls(data.n_items, cluster, creator, data.popularity, data)

@@ -42,8 +42,10 @@ import numpy as np
 
 from agents import FittedResponse, FittedUserModel
 from recommenders.datasets import InteractionData
+from recommenders.datasets.corpus import own_groups
 from recommenders.history import Feedback
 from simulator.similarity import ItemAttributes
+from simulator.world.log_statistics import genre_weights
 from simulator.world.world import (
     WorldFileError,
     archive_fingerprint,
@@ -141,13 +143,11 @@ class FittedCorpus:
         item_factors: np.ndarray,
     ) -> FittedCorpus:
         n = len(item_ids)
-        items = np.arange(n)
         has_genre = clusters.any(axis=1)
         primary = np.where(has_genre, np.argmax(clusters, axis=1), -1).astype(np.int64)
-        n_genres = clusters.shape[1]
         n_known = int(known_creator.max()) + 1 if (known_creator >= 0).any() else 0
-        cluster = np.where(primary >= 0, primary, n_genres + items).astype(np.int64)
-        creator = np.where(known_creator >= 0, known_creator, n_known + items).astype(np.int64)
+        cluster = own_groups(primary, clusters.shape[1])
+        creator = own_groups(known_creator, n_known)
         genre_mix = _unit_rows(clusters.astype(np.float64))
         parts = [genre_mix] + ([_unit_rows(item_factors)] if item_factors.shape[1] else [])
         embedding = _unit_rows(np.concatenate(parts, axis=1))
@@ -215,9 +215,7 @@ class FittedWorld:
         known = creator >= 0
         creator_term = np.zeros(n_items)
         creator_term[known] = arrays["creator_effect"][creator[known]]
-        weights = arrays["item_clusters"].astype(np.float64)
-        counts = weights.sum(axis=1, keepdims=True)
-        weights = np.divide(weights, counts, out=np.zeros_like(weights), where=counts > 0)
+        weights = genre_weights(arrays["item_clusters"])
         self.response = FittedResponse(
             user_bias=arrays["user_bias"],
             user_factors=arrays["user_factors"],
@@ -313,9 +311,6 @@ class FittedWorld:
             config = FittedWorldConfig(**header["config"])
             header = {k: v for k, v in header.items() if k not in ("format", "version", "config")}
             arrays = {name: data[name] for name in (*_ITEM_ARRAYS, *_MODEL_ARRAYS, "source_user")}
-            bad = [n for n, a in arrays.items() if a.dtype.kind == "f" and not np.isfinite(a).all()]
-            if bad:
-                raise ValueError(f"arrays {bad} hold NaN or infinite values")
             return cls(config, header, arrays)
         except (KeyError, TypeError, ValueError) as error:
             raise WorldFileError(f"world file {path} is inconsistent: {error}") from None

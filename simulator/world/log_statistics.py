@@ -229,3 +229,11 @@ def log_statistics(
     out["genre_continuation"] = genre_continuation(users, items, cluster_matrix)
     out.update(consumed_popularity(items, n_items))
     return out
+
+
+def genre_weights(cluster_matrix: np.ndarray) -> np.ndarray:
+    """float64 (n_items, n_clusters): 1 / (number of the item's clusters) on each of them
+    (0 for an item with none): every genre of a multi-genre item counts equally."""
+    matrix = np.asarray(cluster_matrix, np.float64)
+    counts = matrix.sum(axis=1, keepdims=True)
+    return np.divide(matrix, counts, out=np.zeros_like(matrix), where=counts > 0)

@@ -65,6 +65,7 @@ from recommenders.datasets import InteractionData, RatingRule
 from recommenders.history import Feedback
 from simulator.world.log_statistics import (
     creator_disliked_before,
+    genre_weights,
     shares_cluster_with_previous,
 )
 
@@ -307,9 +308,7 @@ class OrdinalResponseModel:
 
 def cluster_weights(data: InteractionData) -> np.ndarray:
     """float64 (n_items, n_clusters): 1 / (number of the item's clusters) on each of them."""
-    matrix = data.cluster_matrix.astype(np.float64)
-    counts = matrix.sum(axis=1, keepdims=True)
-    return np.divide(matrix, counts, out=np.zeros_like(matrix), where=counts > 0)
+    return genre_weights(data.cluster_matrix)
 
 
 def fit_response(

@@ -164,12 +164,17 @@ def read_header(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
             if expected is not None:
                 check_declared(path, declared, expected)
             data = {name: archive[name] for name in archive.files}
+    except WorldFileError:
+        raise  # already one line, naming the file
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         # numpy reads a non-archive as a pickle and suggests allow_pickle: never.
         reason = "not an .npz archive" if "pickle" in str(error) else str(error)
         raise WorldFileError(
             f"world file {path} is not a readable world archive: {reason}"
         ) from None
+    bad = [n for n, a in sorted(data.items()) if a.dtype.kind == "f" and not np.isfinite(a).all()]
+    if bad:
+        raise WorldFileError(f"world file {path} is inconsistent: arrays {bad} hold NaN or inf")
     return header, data
 
 
@@ -316,13 +321,6 @@ class World:
         missing = [name for name in (*_CORPUS_ARRAYS, "cluster_affinity") if name not in data]
         if missing:
             raise WorldFileError(f"world file {path} lacks arrays {missing}")
-        bad = [
-            name
-            for name in (*_CORPUS_ARRAYS, "cluster_affinity")
-            if data[name].dtype.kind == "f" and not np.isfinite(data[name]).all()
-        ]
-        if bad:
-            raise WorldFileError(f"world file {path} is inconsistent: {bad} hold NaN or inf")
         try:
             config = WorldConfig.from_dict(header["config"])
             corpus = Corpus(

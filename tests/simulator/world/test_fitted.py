@@ -129,7 +129,9 @@ def test_a_damaged_fitted_world_is_a_one_line_error(world, tmp_path):
     bad = FittedWorld.__new__(FittedWorld)
     bad.config, bad.header, bad.arrays = world.config, world.header, arrays
     path = bad.save(tmp_path / "nan.npz")
-    with pytest.raises(WorldFileError, match=r"inconsistent: arrays \['item_bias'\] hold NaN"):
+    with pytest.raises(
+        WorldFileError, match=r"inconsistent: arrays \['item_bias'\] hold NaN or inf"
+    ):
         load_world(path)
     short = {**world.arrays, "popularity": world.arrays["popularity"][:-1]}
     bad.arrays = short

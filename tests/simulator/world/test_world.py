@@ -111,7 +111,7 @@ def test_non_finite_arrays_are_refused_at_load(small_world, tmp_path, name, valu
     data[name] = data[name].copy()
     data[name].flat[3] = value
     np.savez(path, **data)
-    with pytest.raises(WorldFileError, match=rf"inconsistent: \['{name}'\] hold NaN or inf"):
+    with pytest.raises(WorldFileError, match=rf"inconsistent: arrays \['{name}'\] hold NaN or inf"):
         World.load(path)
 
 
