@@ -24,7 +24,8 @@ intervals, thresholds, fit size), fidelity.csv (model, metric, value, n),
 calibration.csv, statistics.csv (the repeat-dislike lift and other statistics
 of the real log, of outcomes drawn from the fitted model, of the same without
 the creator effect, and of the default world's logs), fidelity.md (the
-tables), reliability.png/.pdf and run.json.
+tables), reliability.png/.pdf and run.json, written last with each file's SHA-256:
+a folder without it did not finish.
 
     python3 experiments/fit_world.py --dataset ml1m --out runs/fit-ml1m
     python3 experiments/fit_world.py --interactions ratings.csv --user userId \\
@@ -42,10 +43,16 @@ from pathlib import Path
 
 import torch
 
-from experiments.arguments import Parser, seed
+from experiments.arguments import Parser, number, seed, threads
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import PRESETS, DataError, load_interactions, load_preset
-from simulator.records import check_output_dir, package_versions, world_record
+from simulator.records import (
+    begin_results,
+    check_output_dir,
+    finish_results,
+    package_versions,
+    world_record,
+)
 from simulator.world.fidelity import BASELINES, evaluate_fidelity, with_world_logs
 from simulator.world.fidelity_output import fidelity_markdown, plot_reliability
 from simulator.world.fitted import FittedWorldConfig, fit_world
@@ -85,11 +92,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     columns.add_argument("--clusters", default="clusters", help="'|'-separated cluster column")
     columns.add_argument("--creator", help="creator column of --items")
     parser.add_argument(
-        "--holdout", type=float, default=0.2, help="share of each user's last events held out"
+        "--holdout", type=number, default=0.2, help="share of each user's last events held out"
     )
     parser.add_argument("--n-factors", type=int, default=8, help="rank of the factor terms")
-    parser.add_argument("--l2-bias", type=float, default=1.0, help="prior weight on biases")
-    parser.add_argument("--l2-factors", type=float, default=10.0, help="prior weight on factors")
+    parser.add_argument("--l2-bias", type=number, default=1.0, help="prior weight on biases")
+    parser.add_argument("--l2-factors", type=number, default=10.0, help="prior weight on factors")
     parser.add_argument("--max-iter", type=int, default=1000, help="L-BFGS iterations at most")
     parser.add_argument(
         "--baselines",
@@ -118,7 +125,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="skip the real-vs-simulated statistics (they draw outcomes and default-world logs)",
     )
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    parser.add_argument("--threads", type=threads, help="torch threads (default: torch's own)")
     parser.add_argument("--out", type=Path, default=Path("runs/fit-world"), help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace results in --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress lines")
@@ -162,8 +169,6 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
         )
         if args.threads is not None:
-            if args.threads < 1:
-                raise ValueError(f"--threads must be >= 1, got {args.threads}")
             torch.set_num_threads(args.threads)
         if args.n_users is not None and args.n_users < 1:
             raise ValueError(f"--n-users must be >= 1, got {args.n_users}")
@@ -197,19 +202,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    world.save(out / "world.npz")
+    begin_results(out, "run.json")  # the manifest: removed first, written last
+    paths = [out / name for name in ("world.npz", "response_model.json", "fidelity.csv")]
+    world.save(paths[0])
     summary = {"data": data.summary(), "holdout": args.holdout, **result.model.summary()}
     if result.effect_intervals:
         summary["bootstrap"] = [e.to_dict() for e in result.effect_intervals]
-    atomic_write_text(out / "response_model.json", json.dumps(summary, indent=2) + "\n")
-    atomic_write_csv(out / "fidelity.csv", result.metrics)
-    atomic_write_csv(out / "calibration.csv", result.calibration)
+    atomic_write_text(paths[1], json.dumps(summary, indent=2) + "\n")
+    atomic_write_csv(paths[2], result.metrics)
+    paths.append(out / "calibration.csv")
+    atomic_write_csv(paths[-1], result.calibration)
     if result.statistics is not None:
-        atomic_write_csv(out / "statistics.csv", result.statistics)
+        paths.append(out / "statistics.csv")
+        atomic_write_csv(paths[-1], result.statistics)
+    else:
+        # An earlier run's table would otherwise sit beside this run's as if it were its own.
+        (out / "statistics.csv").unlink(missing_ok=True)
     text = fidelity_markdown(data, result, args.holdout)
-    atomic_write_text(out / "fidelity.md", text)
-    plot_reliability(result.calibration, out / "reliability", title=f"{data.name}: reliability")
+    paths.append(out / "fidelity.md")
+    atomic_write_text(paths[-1], text)
+    paths += plot_reliability(
+        result.calibration, out / "reliability", title=f"{data.name}: reliability"
+    )
     record = {
         "command": sys.argv,
         "config": config.to_dict(),
@@ -223,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": package_versions(),
         "wall_seconds": time.perf_counter() - start,
     }
-    atomic_write_text(out / "run.json", json.dumps(record, indent=2, default=str) + "\n")
+    finish_results(out, "run.json", record, paths)
     print(text)
     print(
         f"wrote {out} ({record['wall_seconds']:.0f} s); world {world.fingerprint} "

@@ -22,7 +22,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from experiments.arguments import Parser, seed
+from experiments.arguments import Parser, seed, threads
 from experiments.movielens.fitted import (
     DEFAULT_MODELS,
     DISCUSSION,
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--live-max-session", type=int, default=20, help="most items per live A/B session (20)"
     )
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    parser.add_argument("--threads", type=threads, help="torch threads (default: torch's own)")
     parser.add_argument("--out", type=Path, default=Path("runs/fitted-ml1m"), help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace results in --out")
     parser.add_argument("--into-report", type=Path, help="splice the section into this report")
@@ -94,8 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         if not config.models:
             raise ValueError("--models names no checkpoint")
         if args.threads is not None:
-            if args.threads < 1:
-                raise ValueError(f"--threads must be >= 1, got {args.threads}")
             import torch
 
             torch.set_num_threads(args.threads)

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from experiments import published
-from experiments.arguments import Parser, seed
+from experiments.arguments import Parser, number, seed, threads
 from simulator import World
 from simulator.adapter_specs import WORLD_BUILTINS, build_adapter
 from simulator.live_ab.output import check_live_output_dir, format_summary, write_live_ab
@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--slate-size", type=int, default=10, help="items per slate")
     parser.add_argument(
         "--no-choice-utility",
-        type=float,
+        type=number,
         default=LiveABConfig.no_choice_utility,
         help="utility of leaving the session (higher: shorter sessions)",
     )
@@ -74,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
     parser.add_argument(
         "--threads",
-        type=int,
+        type=threads,
         help="torch intra-op threads for checkpoint arms (default: torch's own); the loop "
         "sends many mid-sized batches, and on a shared machine 1 avoids oversubscription",
     )
@@ -113,8 +113,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         if config.baseline not in specs:
             raise ValueError(f"baseline arm {config.baseline!r} is not among --arm {list(specs)}")
-        if args.threads is not None and args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
         check_live_output_dir(args.out, args.overwrite)
         if args.threads is not None:
             import torch  # only here: built-in arms run without torch

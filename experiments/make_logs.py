@@ -5,23 +5,23 @@ Users of the world consume --n-steps items each, choosing from the logging
 recommender's slates with a utility-driven multinomial logit; dwell and
 feedback come from the agents' response model. Writes into --out:
 world.npz (the world), interactions.csv.gz (user, position, item, feedback,
-dwell) and logs.json (config, world fingerprint, feedback shares, wall time).
+dwell) and logs.json (config, world fingerprint, feedback shares, wall time),
+written last with each file's SHA-256: a folder without it did not finish.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
-from experiments.arguments import Parser, seed
+from experiments.arguments import Parser, number, seed
 from recommenders import Feedback
-from recommenders.atomic import atomic_write_csv, atomic_write_text
+from recommenders.atomic import atomic_write_csv
 from simulator import World
 from simulator.logs import LOGGING_POLICIES, LOGS_FILES, LogConfig, continuity, make_logs
-from simulator.records import check_output_dir, world_record
+from simulator.records import begin_results, check_output_dir, finish_results, world_record
 from simulator.world import load_world
 
 
@@ -46,13 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--similar",
-        type=float,
+        type=number,
         default=0.5,
         help="share of content-based 'more like this' slates in the mixture (default 0.5)",
     )
     parser.add_argument(
         "--explore",
-        type=float,
+        type=number,
         default=0.25,
         help="share of uniform random slates in the mixture (default 0.25)",
     )
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
+    begin_results(args.out, "logs.json")  # the manifest: removed first, written last
     world.save(args.out / "world.npz")
     atomic_write_csv(args.out / "interactions.csv.gz", log)
     shares = log["feedback"].value_counts(normalize=True).sort_index()
@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         "continuity": table.to_dict("records"),
         "wall_seconds": seconds,
     }
-    atomic_write_text(args.out / "logs.json", json.dumps(record, indent=2) + "\n")
+    files = [args.out / "world.npz", args.out / "interactions.csv.gz"]
+    finish_results(args.out, "logs.json", record, files)
     print(f"{len(log):,} events from {config.n_users:,} users in {seconds:.1f} s; feedback shares:")
     for name, share in record["feedback_share"].items():
         print(f"  {name:>9}: {share:.3f}")

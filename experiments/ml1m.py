@@ -21,8 +21,9 @@ Recall@1 beside the published numbers, validation NDCG@10, epochs, wall time,
 training sequences/s, and the negative-target metrics: how often a disliked
 test target is still in the top 10, and the share of the top 10 by a director
 the user disliked), learning_curves.png/.pdf (validation NDCG@10 and
-disliked-in-top-10 per epoch, every model), run.json (with the command), and
-per model a checkpoint folder with metrics.csv and learning_curve.png/.pdf.
+disliked-in-top-10 per epoch, every model), per model a checkpoint folder with
+metrics.csv and learning_curve.png/.pdf, and last run.json (the command, and the
+SHA-256 of every file the run wrote: a folder without it did not finish).
 When a feedback-aware model runs beside its blind twin (sasrec-ce-feature*
 beside sasrec-ce, gru-ce-feature* beside gru-ce), paired.csv and
 paired.png/.pdf give each metric's difference with a paired bootstrap CI over
@@ -36,7 +37,6 @@ trained elsewhere with --reuse.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -45,7 +45,7 @@ from pathlib import Path
 
 import torch
 
-from experiments.arguments import Parser, seed
+from experiments.arguments import Parser, number, seed, threads
 from experiments.movielens import (
     DEFAULT_MODELS,
     QUICK,
@@ -62,12 +62,11 @@ from experiments.movielens.study import (
     train_models,
     write_benchmark,
 )
-from recommenders.atomic import atomic_write_text
 from recommenders.datasets import load_ml1m
 from recommenders.datasets.presets import preset_folder
 from recommenders.sequences import LogError
 from recommenders.variants import RATING_NEGATIVE_WEIGHT as NEGATIVE_WEIGHT
-from simulator.records import package_versions
+from simulator.records import begin_results, check_writable, finish_results, package_versions
 
 DEFAULT_DATA = preset_folder("ml1m")
 QUICK_USERS = 300
@@ -88,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--max-minutes-per-model",
-        type=float,
+        type=number,
         default=None,
         help="wall-time budget per model, training + validation (default none)",
     )
@@ -101,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=None, help="windows per batch (128)")
     parser.add_argument(
         "--negative-weight",
-        type=float,
+        type=number,
         default=NEGATIVE_WEIGHT,
         help=f"w of the not-to-recommend labels (default {NEGATIVE_WEIGHT:g})",
     )
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument(
         "--threads",
-        type=int,
+        type=threads,
         default=None,
         help="torch CPU threads (default: every core; 1 with --quick, whose tiny models "
         "gain nothing from threads)",
@@ -167,9 +166,7 @@ def run(args: argparse.Namespace) -> int:
     users = args.users if args.users is not None else (QUICK_USERS if args.quick else None)
     if users is not None and users < 3:
         raise ValueError(f"--users must be >= 3, got {users}")
-    threads = args.threads if args.threads is not None else (1 if args.quick else os.cpu_count())
-    if not threads or threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    n_threads = args.threads if args.threads is not None else (1 if args.quick else os.cpu_count())
     if args.reuse and args.overwrite:
         raise ValueError("--reuse and --overwrite exclude each other")
     existing = [args.out / n for n in (*names, "benchmark.csv") if (args.out / n).exists()]
@@ -178,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
             f"{existing[0]} already exists; pass --reuse to keep its trained models, "
             "--overwrite to retrain them, or choose another --out"
         )
-    torch.set_num_threads(threads)
+    check_writable(args.out)
+    torch.set_num_threads(n_threads)
 
     data = load_ml1m(args.data)
     split, subset = split_users(data, users, args.seed)
@@ -188,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
         f"{torch.get_num_threads()} threads",
         flush=True,
     )
+    begin_results(args.out, "run.json")  # the manifest: removed first, written last
     rows, reused = train_models(
         known,
         split,
@@ -199,7 +198,21 @@ def run(args: argparse.Namespace) -> int:
         subset=subset,
         show_progress=not args.no_progress,
     )
-    table = write_benchmark(rows, names, data.name, args.out)
+    table, files = write_benchmark(rows, names, data.name, args.out)
+    print(markdown(table))
+    files += compare_with_twins(split, names, config, args.out, args.seed, not args.no_progress)
+    if args.real_k != "none":
+        k = None if args.real_k == "last" else int(args.real_k)
+        files.append(measure_real_histories(data, names, args.out, k, args.seed))
+    else:
+        earlier = args.out / "responsiveness" / "run.json"
+        if reused == names and earlier.is_file():
+            files.append(earlier)  # measured on exactly these checkpoints: still theirs
+        else:
+            # A measurement of other checkpoints must not sit beside these as if it were theirs.
+            earlier.unlink(missing_ok=True)
+    for name in names:
+        files += sorted(p for p in (args.out / name).iterdir() if p.is_file())
     wall = time.perf_counter() - start
     record = {
         "command": ["python3", "experiments/ml1m.py", *args.argv],
@@ -219,13 +232,8 @@ def run(args: argparse.Namespace) -> int:
         # Their training device, budget and wall time are in benchmark.csv and their headers.
         "reused_checkpoints": reused,
     }
-    atomic_write_text(args.out / "run.json", json.dumps(record, indent=2, default=str) + "\n")
-    print(markdown(table))
+    finish_results(args.out, "run.json", record, files)
     print(f"wrote {args.out / 'benchmark.csv'} and {args.out / 'run.json'} ({wall:.0f} s)")
-    compare_with_twins(split, names, config, args.out, args.seed, not args.no_progress)
-    if args.real_k != "none":
-        k = None if args.real_k == "last" else int(args.real_k)
-        measure_real_histories(data, names, args.out, k, args.seed)
     return 0
 
 

@@ -34,7 +34,7 @@ from simulator.responsiveness.real_histories import (
     branch_feedback,
     select_users,
 )
-from simulator.similarity import CONTENT_RULES
+from simulator.similarity import CONTENT_RULES, SIMILARITY_KINDS
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity")
 
@@ -145,14 +145,31 @@ def main(argv: list[str] | None = None) -> int:
         selection = select_users(RealHistories(data), config)
         models = build_models(args, data)
         start = time.perf_counter()
-        with tqdm(
-            total=len(selection.users) * len(config.branches) * len(models),
-            unit="slate",
-            disable=args.no_progress,
-            desc="real responsiveness",
-            file=sys.stderr,
-        ) as bar:
-            runs = compare_real(data, models, config, progress=bar.update, selection=selection)
+        intervals = (len(config.branches) - 1) * len(SIMILARITY_KINDS) * len(models)
+        with (
+            tqdm(
+                total=len(selection.users) * len(config.branches) * len(models),
+                unit="slate",
+                disable=args.no_progress,
+                desc="real responsiveness",
+                file=sys.stderr,
+            ) as bar,
+            tqdm(
+                total=intervals,
+                unit="interval",
+                disable=args.no_progress,
+                desc="bootstrap CIs",
+                file=sys.stderr,
+            ) as ci_bar,
+        ):
+            runs = compare_real(
+                data,
+                models,
+                config,
+                progress=bar.update,
+                selection=selection,
+                on_interval=ci_bar.update,
+            )
         extra = {"wall_seconds": time.perf_counter() - start}
         paths = write_real_run(args.out, runs, config, data, extra=extra)
     except ValueError as error:

@@ -22,12 +22,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from experiments.arguments import Parser, seed
+from experiments.arguments import Parser, number, seed
 from recommenders.validation import AdapterError
 from simulator import (
     DEFAULT_BRANCHES,
     ResponsivenessConfig,
     World,
+    interval_count,
     measure_responsiveness,
     total_user_steps,
 )
@@ -99,7 +100,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--batch-window",
-        type=float,
+        type=number,
         default=0.0,
         help="simulated time over which the service batches requests",
     )
@@ -166,17 +167,33 @@ def main(argv: list[str] | None = None) -> int:
         models = build_models(args, world)
         start = time.perf_counter()
         runs = []
-        with tqdm(
-            total=total_user_steps(config) * len(models),
-            unit="user-step",
-            disable=args.no_progress,
-            desc="responsiveness",
-            file=sys.stderr,
-        ) as bar:
+        with (
+            tqdm(
+                total=total_user_steps(config) * len(models),
+                unit="user-step",
+                disable=args.no_progress,
+                desc="responsiveness",
+                file=sys.stderr,
+            ) as bar,
+            tqdm(
+                total=interval_count(config) * len(models),
+                unit="interval",
+                disable=args.no_progress,
+                desc="bootstrap CIs",
+                file=sys.stderr,
+            ) as ci_bar,
+        ):
             for name, adapter in models.items():
                 try:
                     runs.append(
-                        measure_responsiveness(world, adapter, config, name, progress=bar.update)
+                        measure_responsiveness(
+                            world,
+                            adapter,
+                            config,
+                            name,
+                            progress=bar.update,
+                            on_interval=ci_bar.update,
+                        )
                     )
                 except AdapterError as failure:
                     raise MeasuredBefore(failure, name, runs) from None

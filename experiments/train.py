@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from experiments.arguments import Parser, seed
+from experiments.arguments import Parser, number, seed
 from recommenders.checkpoint import CheckpointError, read_checkpoint
 from recommenders.losses import POSITIVE_LOSSES
 from recommenders.models import ModelConfig
@@ -30,6 +30,7 @@ from recommenders.training.fit import fit_variant
 from recommenders.training.loop import TrainConfig
 from recommenders.variants import VARIANTS, get_variant
 from simulator.logs import read_logs_folder
+from simulator.records import check_writable
 
 
 def check_resumable(folder: Path, model_config, train_config, variant, world) -> None:
@@ -84,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--batch-size", type=int, default=128, help="windows per batch (default 128)"
     )
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    parser.add_argument("--lr", type=number, default=1e-3, help="Adam learning rate (default 1e-3)")
     parser.add_argument(
-        "--grad-clip", type=float, default=None, help="max gradient norm (default off)"
+        "--grad-clip", type=number, default=None, help="max gradient norm (default off)"
     )
     parser.add_argument(
         "--positive-loss",
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--negative-weight",
-        type=float,
+        type=number,
         default=None,
         help="weight w of each negative label (default: the variant's)",
     )
@@ -135,9 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.resume and args.overwrite:
             raise ValueError("--resume and --overwrite exclude each other")
-        world, log = read_logs_folder(args.logs)
-        n_items = world.corpus.n_items
-        sequences = Sequences.from_log(log)
+        # Every option is checked, and --out found writable, before the logs are read.
+        plan = []
         for kind in args.model or ["gru"]:
             layers = args.layers if args.layers is not None else (1 if kind == "gru" else 2)
             for variant in variants:
@@ -151,41 +151,48 @@ def main(argv: list[str] | None = None) -> int:
                     n_layers=layers,
                     features=variant.features,
                 )
-                name = f"{kind}-{variant.name}{args.name_suffix}"
-                if args.resume and (args.out / name).exists():
-                    check_resumable(args.out / name, model_config, train_config, variant, world)
-                    print(f"{args.out / name}: kept (--resume; trained with this config)")
-                    continue
-                with tqdm(
-                    total=args.epochs, desc=f"{kind}-{variant.name}", unit="epoch", file=sys.stderr
-                ) as bar:
-
-                    def progress(row, bar=bar):
-                        bar.set_postfix(
-                            loss=f"{row['train_loss']:.3f}", ndcg=f"{row['val_ndcg10']:.4f}"
-                        )
-                        bar.update(1)
-
-                    fitted = fit_variant(
-                        sequences,
-                        variant,
-                        model_config,
-                        train_config,
-                        n_items,
-                        world.fingerprint,
-                        args.out,
-                        name=name,
-                        overwrite=args.overwrite,
-                        progress=progress,
-                    )
-                best = fitted.result.history.set_index("epoch").loc[fitted.result.best_epoch]
-                print(
-                    f"{fitted.checkpoint}: best epoch {fitted.result.best_epoch}, "
-                    f"NDCG@10 {best['val_ndcg10']:.4f}, Recall@10 {best['val_recall10']:.4f}, "
-                    f"disliked in top 10 {best['val_disliked_in_top10']:.4f}, "
-                    f"{fitted.result.events_per_second:,.0f} events/s",
-                    flush=True,
+                plan.append(
+                    (kind, variant, model_config, f"{kind}-{variant.name}{args.name_suffix}")
                 )
+        check_writable(args.out)
+        world, log = read_logs_folder(args.logs)
+        n_items = world.corpus.n_items
+        sequences = Sequences.from_log(log)
+        for kind, variant, model_config, name in plan:
+            if args.resume and (args.out / name).exists():
+                check_resumable(args.out / name, model_config, train_config, variant, world)
+                print(f"{args.out / name}: kept (--resume; trained with this config)")
+                continue
+            with tqdm(
+                total=args.epochs, desc=f"{kind}-{variant.name}", unit="epoch", file=sys.stderr
+            ) as bar:
+
+                def progress(row, bar=bar):
+                    bar.set_postfix(
+                        loss=f"{row['train_loss']:.3f}", ndcg=f"{row['val_ndcg10']:.4f}"
+                    )
+                    bar.update(1)
+
+                fitted = fit_variant(
+                    sequences,
+                    variant,
+                    model_config,
+                    train_config,
+                    n_items,
+                    world.fingerprint,
+                    args.out,
+                    name=name,
+                    overwrite=args.overwrite,
+                    progress=progress,
+                )
+            best = fitted.result.history.set_index("epoch").loc[fitted.result.best_epoch]
+            print(
+                f"{fitted.checkpoint}: best epoch {fitted.result.best_epoch}, "
+                f"NDCG@10 {best['val_ndcg10']:.4f}, Recall@10 {best['val_recall10']:.4f}, "
+                f"disliked in top 10 {best['val_disliked_in_top10']:.4f}, "
+                f"{fitted.result.events_per_second:,.0f} events/s",
+                flush=True,
+            )
     except (ValueError, LogError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

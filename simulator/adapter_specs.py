@@ -157,6 +157,16 @@ def build_real_adapter(
 
 def _import_adapter(module_name: str, class_name: str, corpus: CorpusLike) -> RecommenderAdapter:
     spec = f"{module_name}:{class_name}"
+    # An absolute dotted name, as importlib.import_module takes it without a package:
+    # ".mod" (relative) or "pkg..mod" would otherwise raise a TypeError or a bare
+    # "Empty module name".
+    if not all(part.isidentifier() for part in module_name.split(".")):
+        raise AdapterSpecError(
+            f"adapter {spec!r}: {module_name!r} is not a module name "
+            "(dotted identifiers such as package.module)"
+        )
+    if not class_name.isidentifier():
+        raise AdapterSpecError(f"adapter {spec!r}: {class_name!r} is not a class name")
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:

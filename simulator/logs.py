@@ -30,6 +30,7 @@ from recommenders.adapters.similar import SimilarItemsAdapter
 from recommenders.sequences import LogError, log_from_histories, read_log
 from simulator.engine.cohort import Cohort
 from simulator.engine.service import RecommenderService
+from simulator.records import check_results
 from simulator.world import AnyWorld, load_world
 
 
@@ -200,17 +201,26 @@ def read_logs_folder(folder: str | Path) -> tuple[AnyWorld, pd.DataFrame]:
     stamped with the wrong world.
     """
     folder = Path(folder)
-    world = load_world(folder / "world.npz")
     record_path = folder / "logs.json"
     if not record_path.is_file():
         raise LogError(
-            f"logs folder {folder} has no logs.json: it cannot show which world drew the logs"
+            f"logs folder {folder} has no logs.json: its writing did not finish, or it is "
+            "not a logs folder (logs.json shows which world drew the logs)"
         )
     try:
         record = json.loads(record_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise LogError(f"logs folder {folder}: logs.json is corrupt") from None
-    named = recorded_world(record) if isinstance(record, dict) else None
+    if not isinstance(record, dict):
+        raise LogError(f"logs folder {folder}: logs.json is not a JSON object")
+    if "files" in record:
+        # make_logs.py lists what it wrote; the paper study's folders predate the list.
+        try:
+            check_results(folder, "logs.json")
+        except ValueError as error:
+            raise LogError(str(error)) from None
+    world = load_world(folder / "world.npz")
+    named = recorded_world(record)
     if named != world.fingerprint:
         raise LogError(
             f"logs folder {folder}: logs.json names world {named}, but world.npz is world "

@@ -97,9 +97,15 @@ def file_digest(path: Path) -> str:
 
 
 def finish_results(out: Path, manifest: str, record: dict, files: list[Path]) -> Path:
-    """Write the manifest last: ``record`` plus ``files`` (name -> SHA-256 of each file
-    written). Its presence means the folder is complete; :func:`check_results` verifies."""
-    record = {**record, "files": {p.name: file_digest(p) for p in files}}
+    """Write the manifest last: ``record`` plus ``files`` (path relative to ``out``, in
+    POSIX form -> SHA-256 of each file written). Its presence means the folder is
+    complete; :func:`check_results` verifies. A file in a sub-folder that has a manifest
+    of its own is listed by that manifest, which is enough: it covers the rest."""
+    root = Path(out).absolute()
+    record = {
+        **record,
+        "files": {Path(p).absolute().relative_to(root).as_posix(): file_digest(p) for p in files},
+    }
     path = Path(out) / manifest
     atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n")
     return path
@@ -107,14 +113,24 @@ def finish_results(out: Path, manifest: str, record: dict, files: list[Path]) ->
 
 def check_results(out: Path, manifest: str) -> dict:
     """The manifest of a finished run in ``out``; a one-line ValueError when it is missing
-    (the run did not finish) or a file it lists is missing or changed (a mix)."""
+    (the run did not finish) or a file it lists is missing or changed (a mix). A listed
+    file in a sub-folder that is a manifest itself (a JSON object with ``files``) is
+    checked in turn, so one check covers a study and the runs inside it."""
     path = Path(out) / manifest
     if not path.is_file():
         raise ValueError(f"{out} holds no {manifest}: its run did not finish")
-    record = json.loads(path.read_text())
-    if not isinstance(record.get("files"), dict):
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(f"{path} is not valid JSON (a damaged manifest)") from None
+    if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
         raise ValueError(f"{out}: {manifest} lists no files (written by an older version?)")
     for name, digest in record["files"].items():
-        if not (Path(out) / name).is_file() or file_digest(Path(out) / name) != digest:
+        listed = Path(out) / name
+        if not listed.is_file() or file_digest(listed) != digest:
             raise ValueError(f"{out}: {name} is not the file {manifest} lists (a mixed folder)")
+        if "/" in name and name.endswith(".json"):
+            nested = json.loads(listed.read_text())
+            if isinstance(nested, dict) and isinstance(nested.get("files"), dict):
+                check_results(listed.parent, listed.name)
     return record

@@ -30,12 +30,17 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.movielens.report import _num
-from recommenders.atomic import atomic_write_text
 from simulator import ResponsivenessConfig, compare
 from simulator.adapter_specs import build_adapter
 from simulator.live_ab.output import write_live_ab
 from simulator.live_ab.simulation import LiveABConfig, run_live_ab
-from simulator.records import md_table, package_versions
+from simulator.records import (
+    begin_results,
+    check_results,
+    finish_results,
+    md_table,
+    package_versions,
+)
 from simulator.responsiveness.output import write_run
 from simulator.world import FittedWorld, load_world
 
@@ -79,7 +84,9 @@ class FittedStudyConfig:
 def run_fitted_study(
     fit: Path, ml1m: Path, out: Path, config: FittedStudyConfig, progress: bool = True
 ) -> dict:
-    """Steps 1 and 2 of the module docstring; returns the study record (also study.json)."""
+    """Steps 1 and 2 of the module docstring; returns the study record (also study.json,
+    the manifest: removed first, written last with the SHA-256 of the two runs' own)."""
+    check_results(fit, "run.json")  # a fit whose writing was interrupted is refused
     world = load_world(fit / "world.npz")
     if not isinstance(world, FittedWorld):
         raise ValueError(f"{fit / 'world.npz'} is a {world.kind} world, not a fitted one")
@@ -102,9 +109,10 @@ def run_fitted_study(
     start = time.perf_counter()
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if progress else (lambda m: None)
     say(f"responsiveness on the fitted world {world.fingerprint}: {list(adapters)}")
+    begin_results(out, "study.json")
     runs = compare(world, adapters, protocol)
     responsiveness_seconds = time.perf_counter() - start
-    write_run(out / "responsiveness", runs, protocol, world, extra={"specs": specs})
+    written = write_run(out / "responsiveness", runs, protocol, world, extra={"specs": specs})
     arms = {"baseline": specs[reference]}
     arms.update({m: specs[m] for m in config.models[1:]})
     arms[f"filter:{reference}"] = specs[f"filter:{reference}"]
@@ -121,7 +129,7 @@ def run_fitted_study(
         world, {a: build_adapter(s, world) for a, s in arms.items()}, live, progress=progress
     )
     live_seconds = time.perf_counter() - start
-    write_live_ab(out / "live_ab", result, world, arms)
+    written_ab = write_live_ab(out / "live_ab", result, world, arms)
     record = {
         "command": sys.argv,
         "config": config.to_dict(),
@@ -134,7 +142,7 @@ def run_fitted_study(
         "live_ab_seconds": live_seconds,
         "versions": package_versions(),
     }
-    atomic_write_text(out / "study.json", json.dumps(record, indent=2, default=str) + "\n")
+    finish_results(out, "study.json", record, [written["run.json"], written_ab["live_ab.json"]])
     return record
 
 
@@ -268,8 +276,9 @@ def fitted_section(fit: Path, ml1m: Path, study: Path, number: int) -> list[str]
 
 def fitted_block(study: Path, number: int = 9, discussion: Path | None = DISCUSSION) -> str:
     """The section of the study in ``study`` (its fit and ml1m folders as study.json records
-    them) and the hand-written ``discussion``, between the markers :func:`splice` finds."""
-    record = json.loads((study / "study.json").read_text())
+    them) and the hand-written ``discussion``, between the markers :func:`splice` finds.
+    A study whose writing did not finish, or whose files changed since, is refused."""
+    record = check_results(study, "study.json")
     lines = fitted_section(Path(record["fit"]), Path(record["ml1m"]), study, number)
     if discussion is not None and discussion.is_file():
         lines += [discussion.read_text().strip(), ""]

@@ -32,7 +32,7 @@ from recommenders.sequences import Sequences
 from recommenders.training.learning_curve import plot_learning_curves
 from simulator.adapter_specs import build_real_adapter
 from simulator.responsiveness.output import format_table
-from simulator.responsiveness.real import RealHistoryRun, compare_real, write_real_run
+from simulator.responsiveness.real import compare_real, write_real_run
 from simulator.responsiveness.real_histories import RealHistoryConfig
 
 Log = Callable[[str], object]
@@ -117,16 +117,19 @@ def train_models(
     return rows, reused
 
 
-def write_benchmark(rows: list[dict], names: list[str], data_name: str, out: Path) -> pd.DataFrame:
-    """``benchmark.csv`` and ``learning_curves.png/.pdf`` (every model's validation curves)."""
+def write_benchmark(
+    rows: list[dict], names: list[str], data_name: str, out: Path
+) -> tuple[pd.DataFrame, list[Path]]:
+    """(table, paths written): ``benchmark.csv`` and ``learning_curves.png/.pdf`` (every
+    model's validation curves)."""
     table = benchmark_table(rows)
     write_table(table, out / "benchmark.csv")
-    plot_learning_curves(
+    plots = plot_learning_curves(
         {name: pd.read_csv(out / name / "metrics.csv") for name in names},
         out / "learning_curves",
         title=f"{data_name}: validation on each user's second-to-last event",
     )
-    return table
+    return table, [out / "benchmark.csv", *plots]
 
 
 def compare_with_twins(
@@ -137,13 +140,16 @@ def compare_with_twins(
     seed: int,
     show_progress: bool = True,
     log: Log = _print,
-) -> pd.DataFrame | None:
+) -> list[Path]:
     """Each feedback-aware model minus its feedback-blind twin (when both ran), per metric,
     with paired bootstrap CIs over users (:mod:`experiments.movielens.paired`), into
-    ``paired.csv`` and ``paired.png/.pdf``; None when no pair ran."""
+    ``paired.csv`` and ``paired.png/.pdf``; returns the paths written. When no pair ran,
+    an earlier run's paired files are removed rather than left beside this run's."""
     pairs = [n for n in names if blind_twin(n) in names]
     if not pairs:
-        return None
+        for name in ("paired.csv", "paired.png", "paired.pdf"):
+            (out / name).unlink(missing_ok=True)
+        return []
     involved = sorted({*pairs, *(blind_twin(n) for n in pairs)}, key=names.index)
     ranks = {
         name: checkpoint_ranks(out / name, split.test, config.eval_batch_size, config.device)
@@ -152,10 +158,10 @@ def compare_with_twins(
     disliked = split.test.target_feedback == int(Feedback.DISLIKE)
     table = compare_twins(pairs, ranks, disliked, blind_twin, seed=seed)
     atomic_write_csv(out / "paired.csv", table)
-    plot_paired(table, out / "paired", title="feedback-aware model minus its blind twin")
+    plots = plot_paired(table, out / "paired", title="feedback-aware model minus its blind twin")
     log(paired_view(table).to_string(index=False))
     log(f"wrote {out / 'paired.csv'} and paired.png/.pdf")
-    return table
+    return [out / "paired.csv", *plots]
 
 
 def measure_real_histories(
@@ -165,9 +171,9 @@ def measure_real_histories(
     k: int | None,
     seed: int,
     log: Log = _print,
-) -> list[RealHistoryRun]:
+) -> Path:
     """Counterfactual responsiveness of every trained model on real histories, into
-    ``out / "responsiveness"``.
+    ``out / "responsiveness"``; returns that folder's manifest (its run.json).
 
     Each eligible user's real first k-1 events, then their real k-th movie rated 5 in
     one branch and 1 in the other (:mod:`simulator.responsiveness.real_histories`);
@@ -184,7 +190,7 @@ def measure_real_histories(
     base = next((n for n in names if any(blind_twin(m) == n for m in names)), names[0])
     adapters[f"filter:{base}"] = build_real_adapter(f"filter:checkpoint:{out / base}", data, corpus)
     runs = compare_real(data, adapters, config)
-    write_real_run(out / "responsiveness", runs, config, data)
+    paths = write_real_run(out / "responsiveness", runs, config, data)
     log(format_table(pd.concat([run.summary for run in runs], ignore_index=True)))
     log(f"wrote {out / 'responsiveness'}")
-    return runs
+    return paths["run.json"]

@@ -6,8 +6,7 @@ that :data:`MODELS` (the table of model kinds) names for ``ModelConfig.kind``; i
 ``logits`` scores every item against them.
 """
 
-import os
-
+from recommenders.memory import check_fits
 from recommenders.models.base import SequentialRecommender
 from recommenders.models.config import FeatureConfig, ModelConfig
 from recommenders.models.features import EventEncoder
@@ -33,24 +32,12 @@ def build_model(config: ModelConfig, n_items: int) -> SequentialRecommender:
     A one-line ValueError, before any allocation, when the parameters and their
     training state (:func:`parameter_bytes`) would not fit in this machine's memory.
     """
-    needed = parameter_bytes(config, n_items)
-    available = _memory_bytes()
-    if available is not None and needed > available:
-        raise ValueError(
-            f"a {config.kind} model of dim {config.dim}, max_len {config.max_len} and "
-            f"{config.n_layers} layer(s) over {n_items:,} items needs about "
-            f"{needed / 2**30:,.1f} GiB for its parameters and training state; this machine "
-            f"has {available / 2**30:,.1f} GiB"
-        )
+    check_fits(
+        parameter_bytes(config, n_items),
+        f"a {config.kind} model of dim {config.dim}, max_len {config.max_len} and "
+        f"{config.n_layers} layer(s) over {n_items:,} items (parameters and training state)",
+    )
     return MODELS[config.kind](config, n_items)
-
-
-def _memory_bytes() -> int | None:
-    """Physical memory of this machine, or None where the platform does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 __all__ = [

@@ -50,19 +50,27 @@ def fit_variant(
     target = out_dir / name
     if target.exists() and not overwrite:
         raise ValueError(f"{target} already exists; pass --overwrite or choose another --out")
-    out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(train_config.seed)
     model = build_model(model_config, n_items)
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
     live = out_dir / f".{name}.metrics.csv"
-    result = train_model(
-        model,
-        variant,
-        sequences,
-        train_config,
-        metrics_path=live,
-        progress=progress,
-        validate=validate,
-    )
+    try:
+        result = train_model(
+            model,
+            variant,
+            sequences,
+            train_config,
+            metrics_path=live,
+            progress=progress,
+            validate=validate,
+        )
+    except ValueError:
+        # A refused or diverged training leaves nothing behind, not even an empty --out.
+        live.unlink(missing_ok=True)
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        raise
     best = result.history.loc[result.history["epoch"] == result.best_epoch].iloc[0].to_dict()
 
     def write_files(folder: Path) -> None:

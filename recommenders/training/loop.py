@@ -43,6 +43,7 @@ from recommenders.evaluation.ranking import evaluate
 from recommenders.history import Feedback
 from recommenders.inference import model_inputs
 from recommenders.losses import NEGATIVE_LOSSES, POSITIVE_LOSSES, EmbeddingLogits, Objective
+from recommenders.memory import check_fits
 from recommenders.models import SequentialRecommender
 from recommenders.sequences import Sequences, Slices, holdout_contexts, training_windows
 from recommenders.variants import Variant
@@ -80,7 +81,11 @@ class TrainConfig:
         checks = [
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
-            (self.lr > 0, f"lr must be > 0, got {self.lr}"),
+            (math.isfinite(self.lr) and self.lr > 0, f"lr must be finite and > 0, got {self.lr}"),
+            (
+                math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+                f"weight_decay must be finite and >= 0, got {self.weight_decay}",
+            ),
             (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
             (
                 0 <= self.min_epochs <= self.epochs,
@@ -95,12 +100,13 @@ class TrainConfig:
             ),
             (0.0 <= self.gbce_t <= 1.0, f"gbce_t must be in [0, 1], got {self.gbce_t}"),
             (
-                self.max_seconds is None or self.max_seconds > 0,
-                f"max_seconds must be > 0, got {self.max_seconds}",
+                self.max_seconds is None
+                or (math.isfinite(self.max_seconds) and self.max_seconds > 0),
+                f"max_seconds must be finite and > 0 (None: no budget), got {self.max_seconds}",
             ),
             (
-                self.grad_clip is None or self.grad_clip > 0,
-                f"grad_clip must be > 0, got {self.grad_clip}",
+                self.grad_clip is None or (math.isfinite(self.grad_clip) and self.grad_clip > 0),
+                f"grad_clip must be finite and > 0 (None: off), got {self.grad_clip}",
             ),
         ]
         for ok, message in checks:
@@ -176,6 +182,21 @@ class TrainingDiverged(ValueError):
     """The training loss became NaN or infinite; no checkpoint is kept."""
 
 
+def step_bytes(model: SequentialRecommender, config: TrainConfig) -> int:
+    """An upper estimate of one training step's float32 activations, in bytes.
+
+    With ``R = batch_size x max_len`` positions: logits of width
+    ``W = max(n_items, n_negatives)`` (the full softmax of the not-to-recommend term or
+    ``softmax_ce``, or the sampled candidates), held three times (values, softmax,
+    gradient), and the network's hidden states, ``dim`` wide, about ``4 + 8 x n_layers``
+    of them per position with their gradients.
+    """
+    rows = config.batch_size * model.config.max_len
+    width = max(model.n_items, config.n_negatives)
+    hidden = rows * model.config.dim * (4 + 8 * model.config.n_layers)
+    return 4 * (3 * rows * width + hidden)
+
+
 def train_model(
     model: SequentialRecommender,
     variant: Variant,
@@ -191,6 +212,12 @@ def train_model(
     every epoch with the model in eval mode and returns metrics (logged as
     ``val_<name>``), of which ``"ndcg10"`` decides early stopping and selection.
     """
+    check_fits(
+        step_bytes(model, config),
+        f"a training step of batch_size {config.batch_size} x max_len {model.config.max_len} "
+        f"over {max(model.n_items, config.n_negatives):,} candidates",
+        config.device,
+    )
     run_start = time.perf_counter()
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)

@@ -359,6 +359,7 @@ def compare_arms(
     n_resamples: int = 2000,
     seed: int = 0,
     reference: Mapping[tuple[str, str], float] | None = None,
+    on_interval: Callable[[], object] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Relative change of every metric of every arm vs ``baseline``, per day and pooled.
 
@@ -370,6 +371,8 @@ def compare_arms(
     ``reference[(arm, metric)]`` (e.g. :data:`experiments.published.LIVE_AB`),
     NaN where it has none or no ``reference`` is given. ``significant`` is True when the CI
     excludes 0. Every bootstrap uses ``seed``, so reruns are bit-identical.
+    ``on_interval`` is called after each of the ``(arms - 1) x metrics x (days + 1)``
+    intervals.
     """
     arms = list(dict.fromkeys(users["arm"]))
     if baseline not in arms:
@@ -395,6 +398,8 @@ def compare_arms(
                     (num[b, d], den[b, d]), (num[a, d], den[a, d]), confidence, n_resamples, seed
                 )
                 daily_rows.append({**key, "day": int(day), **stats})
+                if on_interval is not None:
+                    on_interval()
             pooled = _compare(
                 (num[b].sum(0), den[b].sum(0)),
                 (num[a].sum(0), den[a].sum(0)),
@@ -403,6 +408,8 @@ def compare_arms(
                 seed,
             )
             summary_rows.append({**key, "day": "all", **pooled})
+            if on_interval is not None:
+                on_interval()
     daily = _finish(pd.DataFrame(daily_rows, columns=list(COMPARISON_COLUMNS)))
     summary = _finish(pd.DataFrame(summary_rows, columns=list(COMPARISON_COLUMNS)))
     summary = summary.drop(columns="day")

@@ -63,6 +63,7 @@ from recommenders import PAD, HistoryBatch, RecommenderAdapter
 from simulator.bootstrap import MAX_RESAMPLES
 from simulator.engine.service import RecommenderService, ServiceStats
 from simulator.live_ab.metrics import (
+    METRICS,
     Events,
     UserDay,
     compare_arms,
@@ -375,9 +376,17 @@ def run_live_ab(
             table.insert(0, "arm", name)
             tables.append(table)
     users = pd.concat(tables, ignore_index=True)
-    daily, summary = compare_arms(
-        users, config.baseline, config.confidence, config.n_resamples, config.seed, reference
-    )
+    intervals = (len(names) - 1) * len(METRICS) * (config.n_days + 1)
+    with tqdm(total=intervals, unit="interval", desc="bootstrap CIs", disable=not progress) as bar:
+        daily, summary = compare_arms(
+            users,
+            config.baseline,
+            config.confidence,
+            config.n_resamples,
+            config.seed,
+            reference,
+            on_interval=bar.update,
+        )
     return LiveABResult(
         config=config,
         arms=names,

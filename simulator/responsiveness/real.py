@@ -9,7 +9,6 @@ turns them into responsiveness with paired-bootstrap CIs. Slates are scored by e
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -20,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from recommenders import Feedback, HistoryBatch, RecommenderAdapter, validate_slates
-from recommenders.atomic import atomic_write_csv, atomic_write_text
+from recommenders.atomic import atomic_write_csv
 from recommenders.datasets import InteractionData
 from recommenders.validation import call_recommend
-from simulator.records import package_versions
+from simulator.records import begin_results, finish_results, package_versions
 from simulator.responsiveness.plots import plot_responsiveness
 from simulator.responsiveness.real_histories import (
     SUMMARY_COLUMNS,
@@ -84,13 +83,15 @@ def measure_real_responsiveness(
     progress: Callable[[int], object] | None = None,
     histories: RealHistories | None = None,
     selection: UserSelection | None = None,
+    on_interval: Callable[[], object] | None = None,
 ) -> RealHistoryRun:
     """Fork every selected user's real history at x_k and score each branch's next slate.
 
     ``progress`` receives the number of user-branch slates served after each
-    call. ``histories`` and ``selection`` may be passed to share them between
-    adapters (see :func:`compare_real`). Slates are checked against the
-    adapter contract (:func:`recommenders.validate_slates`).
+    call; ``on_interval`` is called after each bootstrap interval of the summary.
+    ``histories`` and ``selection`` may be passed to share them between adapters (see
+    :func:`compare_real`). Slates are checked against the adapter contract
+    (:func:`recommenders.validate_slates`).
     """
     name = name or adapter.name
     histories = RealHistories(data) if histories is None else histories
@@ -141,11 +142,15 @@ def measure_real_responsiveness(
             "repeats": repeats.ravel(),
         }
     )
-    summary = summarize_real(per_user, config)
+    summary = summarize_real(per_user, config, on_interval)
     return RealHistoryRun(name, per_user, summary, selection, wall, recommend_seconds, calls)
 
 
-def summarize_real(per_user: pd.DataFrame, config: RealHistoryConfig) -> pd.DataFrame:
+def summarize_real(
+    per_user: pd.DataFrame,
+    config: RealHistoryConfig,
+    on_interval: Callable[[], object] | None = None,
+) -> pd.DataFrame:
     """Responsiveness with paired CIs per model, non-reference branch and kind.
 
     :func:`simulator.responsiveness.simulated.summarize_branches` with one step label,
@@ -159,6 +164,7 @@ def summarize_real(per_user: pd.DataFrame, config: RealHistoryConfig) -> pd.Data
         config.n_resamples,
         config.seed,
         step=config.step,
+        on_interval=on_interval,
     )
     return table.reindex(columns=list(SUMMARY_COLUMNS))
 
@@ -169,13 +175,21 @@ def compare_real(
     config: RealHistoryConfig,
     progress: Callable[[int], object] | None = None,
     selection: UserSelection | None = None,
+    on_interval: Callable[[], object] | None = None,
 ) -> list[RealHistoryRun]:
     """Measure several adapters on the same users and branches."""
     histories = RealHistories(data)
     selection = select_users(histories, config) if selection is None else selection
     return [
         measure_real_responsiveness(
-            data, adapter, config, name, progress, histories=histories, selection=selection
+            data,
+            adapter,
+            config,
+            name,
+            progress,
+            histories=histories,
+            selection=selection,
+            on_interval=on_interval,
         )
         for name, adapter in adapters.items()
     ]
@@ -190,14 +204,15 @@ def write_real_run(
 ) -> dict[str, Path]:
     """Write responsiveness.csv, per_user.csv.gz, run.json and the plot; name -> path.
 
-    Each file is written atomically. ``run.json`` records the config, the
+    Each file is written atomically, and ``run.json`` is the manifest (removed first,
+    written last with each file's SHA-256). It records the config, the
     data set (name, fingerprint, sizes, rating rule), how many users were
     left out and why (too short; per kind, undefined similarity), what each
     similarity kind counts, the branch feedback codes, package versions and
     per-model wall times.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    begin_results(out, "run.json")  # the manifest: removed first, written last
     table = pd.concat([run.summary for run in runs], ignore_index=True)
     per_user = pd.concat([run.per_user for run in runs], ignore_index=True)
     paths = {"responsiveness.csv": out / "responsiveness.csv"}
@@ -231,8 +246,6 @@ def write_real_run(
         },
         **(extra or {}),
     }
-    paths["run.json"] = out / "run.json"
-    atomic_write_text(paths["run.json"], json.dumps(record, indent=2, default=str) + "\n")
     k = "last event" if config.k is None else config.k
     title = (
         f"Real histories ({data.name}): {config.branches[1]} vs {config.branches[0]}\n"
@@ -240,6 +253,7 @@ def write_real_run(
     )
     for path in plot_responsiveness(table, out / "responsiveness", title=title):
         paths[path.name] = path
+    paths["run.json"] = finish_results(out, "run.json", record, list(paths.values()))
     return paths
 
 

@@ -226,13 +226,15 @@ def measure_responsiveness(
     progress: Callable[[int], object] | None = None,
     summary: bool = True,
     on_slate: Callable[[SlateEvent], object] | None = None,
+    on_interval: Callable[[], object] | None = None,
 ) -> ResponsivenessRun:
     """Run the counterfactual protocol for one adapter; see the module docstring.
 
     ``wall_seconds`` covers the simulation only; ``summary=False`` skips the
     bootstrap (the run's ``summary`` is then empty), as benchmarks do.
     ``on_slate`` receives every served slate with the histories it answered
-    (read-only views: copy what you keep).
+    (read-only views: copy what you keep); ``on_interval`` is called after each of the
+    summary's :func:`interval_count` bootstrap intervals.
     """
     config.check_world(world)
     name = name or adapter.name
@@ -281,7 +283,7 @@ def measure_responsiveness(
     env.run()
     wall = time.perf_counter() - start
     per_user = _per_user_table(name, attributes, actions, record, config)
-    table = summarize(per_user, config) if summary else pd.DataFrame()
+    table = summarize(per_user, config, on_interval) if summary else pd.DataFrame()
     return ResponsivenessRun(name, per_user, table, steps_done[0], wall, service.stats)
 
 
@@ -306,11 +308,26 @@ def _per_user_table(name, attributes, actions, record, config) -> pd.DataFrame:
     )
 
 
-def summarize(per_user: pd.DataFrame, config: ResponsivenessConfig) -> pd.DataFrame:
+def summarize(
+    per_user: pd.DataFrame,
+    config: ResponsivenessConfig,
+    on_interval: Callable[[], object] | None = None,
+) -> pd.DataFrame:
     """Responsiveness with CIs for every non-reference branch, similarity kind and step."""
     return summarize_branches(
-        per_user, config.branches, config.confidence, config.n_resamples, config.seed
+        per_user,
+        config.branches,
+        config.confidence,
+        config.n_resamples,
+        config.seed,
+        on_interval=on_interval,
     )
+
+
+def interval_count(config: ResponsivenessConfig) -> int:
+    """Bootstrap intervals one adapter's summary computes: one per non-reference branch,
+    similarity kind and horizon step."""
+    return (len(config.branches) - 1) * len(SIMILARITY_KINDS) * config.horizon
 
 
 def summarize_branches(
@@ -320,6 +337,7 @@ def summarize_branches(
     n_resamples: int,
     seed: int,
     step: int | None = None,
+    on_interval: Callable[[], object] | None = None,
 ) -> pd.DataFrame:
     """Paired relative change of each non-reference branch (``branches[0]`` is the reference).
 
@@ -329,7 +347,8 @@ def summarize_branches(
     undefined (NaN) in either branch is left out of that kind; ``n`` counts the
     users that enter. With fewer than 2 the row is NaN and ``method`` says why.
     ``step`` given: all rows form one step of that label (e.g. real histories,
-    where users fork at different positions).
+    where users fork at different positions). ``on_interval`` is called after each row
+    (a progress bar's step: with many resamples the intervals take minutes).
     """
     missing = [kind for kind in SIMILARITY_KINDS if kind not in per_user.columns]
     if missing:
@@ -374,6 +393,8 @@ def summarize_branches(
                         **result,
                     }
                 )
+                if on_interval is not None:
+                    on_interval()
     return pd.DataFrame(rows)
 
 
@@ -401,6 +422,7 @@ __all__ = [
     "ResponsivenessRun",
     "SlateEvent",
     "compare",
+    "interval_count",
     "measure_responsiveness",
     "summarize",
     "summarize_branches",

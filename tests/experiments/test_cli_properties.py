@@ -2,10 +2,12 @@
 that names the option when the option's value is what is wrong.
 
 Every command runs with an --out that is an existing file, so a value that passes
-validation ends at the output check (one line, naming --out) before any work:
-the property is checked in milliseconds per example.
+validation ends at the output check (one line, naming --out) before any work (data,
+logs or a world are read only after it): the property is checked in milliseconds
+per example.
 """
 
+import math
 import re
 
 import pytest
@@ -21,6 +23,14 @@ NUMERIC_OPTIONS = {
                 "--no-choice-utility", "--seed", "--n-resamples", "--threads"],
     "make_logs": ["--seed", "--log-seed", "--n-users", "--n-steps", "--similar", "--explore",
                   "--slate-size"],
+    "real_responsiveness": ["--k", "--n-users", "--slate-size", "--seed", "--n-resamples"],
+    "train": ["--dim", "--max-len", "--layers", "--epochs", "--patience", "--min-epochs",
+              "--batch-size", "--lr", "--grad-clip", "--n-negatives", "--negative-weight",
+              "--seed"],
+    "ml1m": ["--epochs", "--max-minutes-per-model", "--patience", "--max-len", "--batch-size",
+             "--negative-weight", "--users", "--seed", "--threads"],
+    "fit_world": ["--holdout", "--n-factors", "--l2-bias", "--l2-factors", "--max-iter",
+                  "--bootstrap", "--seed", "--n-users", "--world-seed", "--threads"],
 }  # fmt: skip
 
 VALUES = st.one_of(
@@ -28,6 +38,13 @@ VALUES = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.sampled_from(["0", "-0", "1", "-1", "nan", "inf", "-inf", "1e400", "", "x", "2**63"]),
 )
+
+
+def _non_finite(value: str) -> bool:
+    try:
+        return not math.isfinite(float(value))
+    except ValueError:
+        return False
 
 
 def _named(message: str, option: str) -> bool:
@@ -55,6 +72,9 @@ def test_numeric_options_exit_0_or_2_with_one_line(command, data, tmp_path_facto
         assert err.count("\n") == 0 and err.startswith("error: "), err
         assert _named(err, option) or "exists and is not a folder" in err, err
         if "exists and is not a folder" in err:
+            # Only a valid value may reach the output check: NaN and infinities are
+            # refused where they are typed, naming their option.
+            assert not _non_finite(value), (option, value, err)
             return
         # A rejected value is named in the message (repr of floats may differ in form).
         assert re.search(r"got|invalid|must", err), err
@@ -67,4 +87,4 @@ def test_the_out_check_is_what_a_valid_value_reaches(tmp_path, capsys):
     assert "exists and is not a folder" in capsys.readouterr().err
     # An invalid value is reported before the output check, naming its option.
     assert load_cli("live_ab").main(["--threads", "-1", "--out", str(blocker)]) == 2
-    assert "--threads must be >= 1, got -1" in capsys.readouterr().err
+    assert "argument --threads: must be in [1, " in capsys.readouterr().err

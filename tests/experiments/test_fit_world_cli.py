@@ -88,7 +88,8 @@ def test_ml100k_has_no_creator_effect_to_report(tmp_path):
         (["--holdout", "1.5"], "--holdout must be in (0, 1), got 1.5"),
         (["--baselines", "magic"], "--baselines: unknown ['magic']"),
         (["--max-iter", "0"], "max_iter must be >= 1, got 0"),
-        (["--threads", "0"], "--threads must be >= 1, got 0"),
+        (["--threads", "0"], "argument --threads: must be in [1, "),
+        (["--threads", "1000000000"], "per core of this machine's"),
     ],
 )
 def test_bad_options_are_one_line_errors(tmp_path, capsys, change, message):

@@ -91,7 +91,8 @@ def test_refuses_to_overwrite_unless_asked(cli, world_file, tmp_path, capsys):
         (["--days", "0"], "n_days must be >= 1"),
         (["--days", "40"], "exceeds the world's 200 items"),
         (["--arm", "baseline=popularity"], "need at least 2 arms"),
-        (["--threads", "0"], "--threads must be >= 1"),
+        (["--threads", "0"], "argument --threads: must be in [1, "),
+        (["--threads", "1000000000"], "per core of this machine's"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(cli, world_file, tmp_path, capsys, extra, message):

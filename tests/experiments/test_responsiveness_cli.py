@@ -112,11 +112,17 @@ def test_save_world_never_overwrites_or_is_ignored(responsiveness_cli, tmp_path,
         ),
         (["--branches", "long_dwell,shout"], "error: unknown branch action 'shout'"),
         (["--checkpoint", "model.pt"], "error: checkpoint model.pt is not a folder"),
-        (["--batch-window", "nan"], "error: batch_window must be finite and >= 0, got nan"),
+        (
+            ["--batch-window", "nan"],
+            "error: argument --batch-window: must be a finite number, got 'nan'",
+        ),
         (["--n-resamples", "10000000000"], "error: n_resamples must be in [100, 1,000,000]"),
         (["--seed", "-1"], "error: argument --seed: must be in [0, 2**63), got -1"),
         (["--k", "x"], "error: argument --k: invalid int value: 'x'"),
-        (["--batch-window", "inf"], "error: batch_window must be finite and >= 0, got inf"),
+        (
+            ["--batch-window", "inf"],
+            "error: argument --batch-window: must be a finite number, got 'inf'",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line(responsiveness_cli, tmp_path, capsys, args, message):

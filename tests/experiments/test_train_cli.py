@@ -110,8 +110,9 @@ def test_checkpoint_for_another_world_is_refused(pipeline, tmp_path, capsys):
 def test_train_errors_are_one_line(tmp_path, capsys):
     code = load_cli("train").main(["--logs", str(tmp_path), "--out", str(tmp_path / "m")])
     assert code == 2
-    assert capsys.readouterr().err.startswith(
-        f"error: world file {tmp_path}/world.npz does not exist"
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"error: logs folder {tmp_path} has no logs.json") and err.count("\n") == 1
     )
     code = load_cli("train").main(["--variant", "nope", "--logs", str(tmp_path)])
     assert code == 2 and "unknown variant 'nope'" in capsys.readouterr().err
@@ -160,6 +161,17 @@ def test_logs_beside_another_world_are_refused(pipeline, tmp_path, capsys):
                                        "--out", str(other)]) == 0  # fmt: skip
     shutil.copy(other / "world.npz", mixed / "world.npz")
     capsys.readouterr()
+    code = load_cli("train").main(
+        ["--logs", str(mixed), "--epochs", "1", "--out", str(tmp_path / "m")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "world.npz is not the file logs.json lists (a mixed folder)" in err
+    # A logs.json without the file list (the paper study's layout) is still checked
+    # against the world it names.
+    record = json.loads((mixed / "logs.json").read_text())
+    del record["files"]
+    (mixed / "logs.json").write_text(json.dumps(record))
     code = load_cli("train").main(
         ["--logs", str(mixed), "--epochs", "1", "--out", str(tmp_path / "m")]
     )

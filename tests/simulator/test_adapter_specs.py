@@ -66,6 +66,11 @@ def test_one_grammar_in_both_contexts(contexts, kind):
         (":Thing", "unknown adapter ':Thing'"),
         ("module:", "unknown adapter 'module:'"),
         ("no_such_module:X", "adapter 'no_such_module:X': cannot import 'no_such_module'"),
+        # Relative or empty module parts used to raise TypeError / "Empty module name".
+        (".mod:X", "'.mod' is not a module name (dotted identifiers such as package.module)"),
+        ("package.:X", "'package.' is not a module name"),
+        ("pkg..mod:X", "'pkg..mod' is not a module name"),
+        ("pkg.mod:a-b", "'a-b' is not a class name"),
         (f"{__name__}:Nope", f"module '{__name__}' has no 'Nope'"),
         (f"{__name__}:DataCorpus", "is not a RecommenderAdapter subclass"),
         (f"{__name__}:_Broken", "_Broken(corpus) failed: RuntimeError: no weights here"),

@@ -144,4 +144,5 @@ def test_a_model_too_large_for_the_machine_is_refused_before_allocating():
     assert parameter_bytes(config, 100) > 2**40
     with pytest.raises(ValueError, match=re.escape("a gru model of dim 1000000")) as error:
         build_model(config, 100)
-    assert "GiB for its parameters and training state; this machine has" in str(error.value)
+    assert "(parameters and training state) needs about" in str(error.value)
+    assert "GiB; this machine's cpu has" in str(error.value)

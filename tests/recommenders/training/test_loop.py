@@ -211,6 +211,11 @@ def test_weights_that_do_not_fit(checkpoint):
 def test_bad_train_config():
     with pytest.raises(ValueError, match="TrainConfig: epochs must be >= 1"):
         TrainConfig(epochs=0)
+    # Non-finite settings would train nonsense or write Infinity into checkpoint.json.
+    for field in ("lr", "weight_decay", "grad_clip", "max_seconds"):
+        for value in (float("nan"), float("inf")):
+            with pytest.raises(ValueError, match=f"TrainConfig: {field} must be finite"):
+                TrainConfig(**{field: value})
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             TrainConfig(device="cuda")
@@ -251,16 +256,20 @@ def test_batches_of_short_windows_train(variant_name, tmp_path):
 
 
 def test_a_diverged_training_is_an_error_and_saves_nothing(sequences, tmp_path):
-    """An infinite learning rate makes the loss NaN within the first epoch: the fit stops
+    """A learning rate of 1e30 makes the loss NaN within the first epoch: the fit stops
     with a one-line TrainingDiverged naming the epoch, and no checkpoint is written
     (before: the NaN model ranked every target first and was saved with NDCG@10 1.0)."""
     variant = get_variant("baseline")
     model_config = ModelConfig(kind="gru", dim=8, max_len=12, n_layers=1)
-    train_config = TrainConfig(epochs=1, batch_size=32, lr=float("inf"), seed=0)
+    train_config = TrainConfig(epochs=1, batch_size=32, lr=1e30, seed=0)
     with pytest.raises(TrainingDiverged, match=r"the loss is nan at epoch 1, batch \d+") as error:
         fit_variant(sequences, variant, model_config, train_config, N_ITEMS, "w", tmp_path)
     assert "\n" not in str(error.value)
-    assert not any(tmp_path.iterdir()) or not (tmp_path / "gru-baseline").exists()
+    assert not (tmp_path / "gru-baseline").exists()
+    # Into a folder of its own, not even the folder is left behind.
+    with pytest.raises(TrainingDiverged):
+        fit_variant(sequences, variant, model_config, train_config, N_ITEMS, "w", tmp_path / "o")
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_checkpoint_folder_has_the_umask_mode(sequences, tmp_path):
@@ -291,3 +300,30 @@ def test_an_interrupted_save_leaves_no_checkpoint(tmp_path):
     assert list(tmp_path.iterdir()) == []  # neither the checkpoint nor its staging folder
     save_checkpoint(tmp_path / "m", model, get_variant("baseline"), "w", write_files=lambda f: None)
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["checkpoint.json", "weights.pt"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"batch_size": 10**12}, "batch_size 1000000000000 x max_len 12"),
+        ({"n_negatives": 10**12}, "over 1,000,000,000,000 candidates"),
+    ],
+)
+def test_a_training_step_too_large_for_the_machine_is_refused_first(
+    sequences, tmp_path, changes, named
+):
+    """--batch-size and --n-negatives in the billions used to allocate until a
+    MemoryError or an OpenMP abort; the estimate (step_bytes) refuses them in one line
+    before anything is allocated, and nothing is written."""
+    from recommenders.training.loop import step_bytes
+
+    variant = get_variant("baseline")
+    model_config = ModelConfig(kind="gru", dim=8, max_len=12, n_layers=1)
+    train_config = TrainConfig(epochs=1, seed=0, **changes)
+    assert step_bytes(build_model(model_config, N_ITEMS), train_config) > 2**40
+    with pytest.raises(ValueError, match=re.escape(named)) as error:
+        fit_variant(sequences, variant, model_config, train_config, N_ITEMS, "w", tmp_path)
+    assert "\n" not in str(error.value) and "GiB; this machine's cpu has" in str(error.value)
+    assert not (tmp_path / "gru-baseline").exists()
+    # The default settings are far inside the estimate's bound.
+    assert step_bytes(build_model(model_config, N_ITEMS), TrainConfig()) < 2**30

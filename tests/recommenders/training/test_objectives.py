@@ -65,7 +65,7 @@ def test_bad_loss_options():
         TrainConfig(positive_loss="hinge")
     with pytest.raises(ValueError, match="gbce_t must be in"):
         TrainConfig(positive_loss="gbce", gbce_t=1.5)
-    with pytest.raises(ValueError, match="max_seconds must be > 0"):
+    with pytest.raises(ValueError, match="max_seconds must be finite and > 0"):
         TrainConfig(max_seconds=0)
     windows = training_windows(make_sequences({0: [(1, P), (2, P), (3, P)]}), 3)
     with pytest.raises(ValueError, match="n_negatives 9 must be <= n_items - 1"):

@@ -407,3 +407,13 @@ def test_a_step_where_every_user_leaves_is_not_an_error():
     recent = Recent(np.empty((0, 5), np.int64), np.empty((0, 5), np.int64))
     response = world.user_model(0).respond(empty, empty, 0, recent)
     assert response.feedback.shape == (0,) and response.dwell.shape == (0,)
+
+
+def test_every_live_ab_interval_reports_progress(pop_vs_filter):
+    users = pop_vs_filter.users
+    days = users["day"].nunique()
+    ticks = []
+    daily, summary = compare_arms(
+        users, "baseline", n_resamples=100, on_interval=lambda: ticks.append(1)
+    )
+    assert len(ticks) == len(daily) + len(summary) == len(summary) * (days + 1)

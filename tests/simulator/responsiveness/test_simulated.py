@@ -163,3 +163,20 @@ def test_results_do_not_depend_on_cohorts_or_batching(small_world):
         other = measure_responsiveness(small_world, adapter, ResponsivenessConfig(**base, **extra))
         assert reference.per_user.equals(other.per_user)
         assert reference.summary.equals(other.summary)
+
+
+def test_every_bootstrap_interval_reports_progress(small_world):
+    """With many resamples the intervals take minutes: each one ticks the caller's bar."""
+    from simulator import interval_count
+
+    config = ResponsivenessConfig(
+        n_users=40, k=4, horizon=2, branches=BRANCH_SETS[2], n_resamples=100
+    )
+    ticks = []
+    run = measure_responsiveness(
+        small_world,
+        PopularityAdapter(small_world.corpus),
+        config,
+        on_interval=lambda: ticks.append(1),
+    )
+    assert len(ticks) == interval_count(config) == len(run.summary) == 3 * 2 * 2
