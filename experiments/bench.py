@@ -47,7 +47,7 @@ DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
 ML1M = preset_folder("ml1m")
 
 
-def protection_cost(world, config: ResponsivenessConfig, repeats: int, pairs: int = 7) -> dict:
+def protection_cost(world, config: ResponsivenessConfig, repeats: int, pairs: int = 15) -> dict:
     """Popularity-adapter throughput with the service's history copy on and off, in
     alternating pairs; ``ratio`` is the median of protected / unprotected."""
     adapter = build_adapter("popularity", world)
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         "--protection-cost",
         action="store_true",
         help="also time the popularity adapter with and without the copy of the histories "
-        "the service hands adapters (7 alternating pairs; median ratio of the pairs)",
+        "the service hands adapters (15 alternating pairs; median ratio of the pairs)",
     )
     parser.add_argument("--device", default="cpu", help="device of the training benchmark")
     parser.add_argument(

@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import simpy
 
 from recommenders import HistoryBatch, RecommenderAdapter, validate_slates
 from recommenders.validation import call_recommend
+from simulator.engine.handout import HandoutMemory
 
 
 @dataclass
@@ -33,7 +33,7 @@ class RecommenderService:
     """Serves slates to simpy processes; ``request`` returns an event carrying the slates."""
 
     protect_histories = True
-    """Hand adapters a copy of the histories (:meth:`_handout`). Only
+    """Hand adapters copies of the histories (:mod:`simulator.engine.handout`). Only
     ``experiments/bench.py --protection-cost`` turns it off, to time what it costs."""
 
     def __init__(
@@ -53,39 +53,7 @@ class RecommenderService:
         self.window = window
         self.stats = ServiceStats()
         self._pending: list[tuple[HistoryBatch, simpy.Event]] = []
-        self._buffers: tuple[np.ndarray, ...] | None = None
-
-    def _handout(self, batch: HistoryBatch) -> HistoryBatch:
-        """``batch`` copied into the service's own handout memory.
-
-        Read-only views do not protect the caller's storage (numpy lets a view be
-        made writeable again; ``torch.from_numpy`` writes with a mere warning), so
-        the adapter gets a copy. The buffers are reused from call to call (grown
-        geometrically): a fresh allocation per call costs 8x the copy itself in
-        page faults. Every cell handed out is rewritten on each call, so what an
-        adapter does to its input never reaches a later call either; the arrays
-        are valid for the duration of the call (copy what you keep).
-        """
-        n, width = batch.items.shape
-        size = n * width
-        if self._buffers is None or size > len(self._buffers[0]) or n > len(self._buffers[3]):
-            cells = max(size, 2 * (0 if self._buffers is None else len(self._buffers[0])))
-            rows = max(n, 0 if self._buffers is None else len(self._buffers[3]))
-            self._buffers = (
-                np.empty(cells, np.int64),
-                np.empty(cells, np.int64),
-                np.empty(cells, np.float64),
-                np.empty(rows, np.int64),
-            )
-        # Contiguous (n, width) views of flat buffers: adapters read them faster than
-        # the strided views of the caller's (n, capacity) storage.
-        items, feedback, dwell = (b[:size].reshape(n, width) for b in self._buffers[:3])
-        lengths = self._buffers[3][:n]
-        np.copyto(items, batch.items)
-        np.copyto(feedback, batch.feedback)
-        np.copyto(dwell, batch.dwell)
-        np.copyto(lengths, batch.lengths)
-        return HistoryBatch(items, feedback, dwell, lengths)
+        self._memory = HandoutMemory()
 
     def request(self, histories: HistoryBatch) -> simpy.Event:
         """Ask for one slate per history; the event's value is an int array (n, slate_size)."""
@@ -100,12 +68,17 @@ class RecommenderService:
         yield self.env.timeout(self.window)
         pending, self._pending = self._pending, []
         batch = HistoryBatch.concat([histories for histories, _ in pending])
+        handout = None
         if len(pending) == 1 and self.protect_histories:
             # Concatenating several batches copies them; a single one is the caller's
             # storage, which the adapter must not be able to reach.
-            batch = self._handout(batch)
+            batch = handout = self._memory.hand_out(batch)
         start = time.perf_counter()
-        slates = call_recommend(self.adapter, batch, self.slate_size)
+        try:
+            slates = call_recommend(self.adapter, batch, self.slate_size)
+        finally:
+            if handout is not None:
+                handout.close()
         self.stats.recommend_seconds += time.perf_counter() - start
         slates = validate_slates(
             slates, len(batch), self.slate_size, self.n_items, type(self.adapter).__name__
