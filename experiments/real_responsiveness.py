@@ -26,6 +26,7 @@ from tqdm import tqdm
 from experiments.arguments import Parser, seed
 from recommenders.datasets import PRESETS, DataCorpus, data_root, load_preset
 from simulator.adapter_specs import DATA_BUILTINS, build_named, build_real_adapter
+from simulator.responsiveness import interval_count
 from simulator.responsiveness.output import check_output_dir, format_table
 from simulator.responsiveness.real import compare_real, write_real_run
 from simulator.responsiveness.real_histories import (
@@ -34,7 +35,7 @@ from simulator.responsiveness.real_histories import (
     branch_feedback,
     select_users,
 )
-from simulator.similarity import CONTENT_RULES, SIMILARITY_KINDS
+from simulator.similarity import CONTENT_RULES
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity")
 
@@ -145,7 +146,6 @@ def main(argv: list[str] | None = None) -> int:
         selection = select_users(RealHistories(data), config)
         models = build_models(args, data)
         start = time.perf_counter()
-        intervals = (len(config.branches) - 1) * len(SIMILARITY_KINDS) * len(models)
         with (
             tqdm(
                 total=len(selection.users) * len(config.branches) * len(models),
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             ) as bar,
             tqdm(
-                total=intervals,
+                total=interval_count(config) * len(models),
                 unit="interval",
                 disable=args.no_progress,
                 desc="bootstrap CIs",

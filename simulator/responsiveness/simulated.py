@@ -324,10 +324,14 @@ def summarize(
     )
 
 
-def interval_count(config: ResponsivenessConfig) -> int:
+def interval_count(config) -> int:
     """Bootstrap intervals one adapter's summary computes: one per non-reference branch,
-    similarity kind and horizon step."""
-    return (len(config.branches) - 1) * len(SIMILARITY_KINDS) * config.horizon
+    similarity kind and horizon step.
+
+    ``config`` is a :class:`ResponsivenessConfig` or a
+    :class:`~simulator.responsiveness.real_histories.RealHistoryConfig` (one step).
+    """
+    return (len(config.branches) - 1) * len(SIMILARITY_KINDS) * getattr(config, "horizon", 1)
 
 
 def summarize_branches(

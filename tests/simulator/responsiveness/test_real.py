@@ -351,3 +351,15 @@ def test_checkpoint_of_another_data_set_is_refused(checkpoints):
     other = tiny_data(seed=1)
     with pytest.raises(ValueError, match="was trained on world"):
         build_real_adapter(f"checkpoint:{checkpoints['baseline']}", other)
+
+
+def test_every_real_bootstrap_interval_reports_progress(data):
+    """The progress bar's total (``interval_count``) is what the summaries compute."""
+    from simulator import interval_count
+
+    config = RealHistoryConfig(k=6, ratings=(5, 3, 1), **FAST)
+    adapters = {s: build_real_adapter(s, data) for s in ("popularity", "filter:popularity")}
+    ticks = []
+    runs = compare_real(data, adapters, config, on_interval=lambda: ticks.append(1))
+    assert len(ticks) == interval_count(config) * len(adapters) == 2 * 2 * 2
+    assert len(ticks) == sum(len(run.summary) for run in runs)
