@@ -12,7 +12,9 @@ backward and Adam step, events per second) is timed for GRU and SASRec on logs
 drawn from the same world, with sampled and full softmax. With --ml1m it is also
 timed on MovieLens-1M in the configuration of experiments/ml1m.py (embedding
 128, input length 200, batch 128, full softmax), in sequences (training
-windows) and events per second.
+windows) and events per second. With --ci-users the paired BCa bootstrap interval
+is timed at those population sizes (simulator.throughput.interval_timing), beside
+scipy.stats.bootstrap on the same resamples where that finishes (up to 20,000 users).
 """
 
 from __future__ import annotations
@@ -40,11 +42,12 @@ from simulator.adapter_specs import build_adapter
 from simulator.engine.service import RecommenderService
 from simulator.logs import LogConfig, make_logs
 from simulator.records import package_versions
-from simulator.throughput import protocol_throughput
+from simulator.throughput import interval_timing, protocol_throughput
 from simulator.world import load_world
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
 ML1M = preset_folder("ml1m")
+CI_USERS = (2_000, 20_000, 200_000, 1_000_000)
 
 
 def protection_cost(world, config: ResponsivenessConfig, repeats: int, pairs: int = 15) -> dict:
@@ -103,6 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         help="also time the popularity adapter with and without the copy of the histories "
         "the service hands adapters (15 alternating pairs; median ratio of the pairs)",
     )
+    parser.add_argument(
+        "--ci-users",
+        type=int,
+        nargs="*",
+        metavar="N",
+        help="also time one bootstrap interval (BCa, 2000 resamples) at these user counts "
+        f"(no value: {' '.join(f'{n:,}' for n in CI_USERS)}); scipy's bootstrap on the "
+        "same resamples is timed beside it up to 20,000 users",
+    )
     parser.add_argument("--device", default="cpu", help="device of the training benchmark")
     parser.add_argument(
         "--training-batches", type=int, default=20, help="timed training batches (default 20)"
@@ -157,6 +169,24 @@ def main(argv: list[str] | None = None) -> int:
                 f"{protection['min']:.3f}-{protection['max']:.3f})",
                 flush=True,
             )
+        intervals = []
+        if args.ci_users is not None:
+            for n_users in args.ci_users or CI_USERS:
+                if n_users < 2:
+                    raise ValueError(f"--ci-users needs at least 2 users, got {n_users}")
+                timing = interval_timing(n_users, config.n_resamples, args.seed)
+                intervals.append(timing.to_dict())
+                versus = (
+                    f"; scipy {timing.scipy_seconds:.2f} s, "
+                    f"{timing.scipy_seconds / timing.wall_seconds:.1f}x slower"
+                    if timing.scipy_seconds is not None
+                    else ""
+                )
+                print(
+                    f"{'interval':>20}: {n_users:>12,} users in {timing.wall_seconds:.2f} s "
+                    f"({timing.cpu_seconds:.2f} s CPU, {timing.n_resamples} resamples{versus})",
+                    flush=True,
+                )
         training = []
         if not args.no_training:
             log = make_logs(world, LogConfig(n_users=args.n_users, n_steps=100, seed=args.seed + 1))
@@ -212,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": package_versions(),
         "results": results,
         "history_protection": protection,
+        "intervals": intervals,
         "training": training,
         "ml1m_training": ml1m,
     }

@@ -8,9 +8,14 @@ before and at the fork, plus one per branch and horizon step after it
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 
+import numpy as np
+from scipy import stats
+
 from recommenders import RecommenderAdapter
+from simulator.bootstrap import _MAX_BATCH_ELEMENTS, _RNG_KWARG, relative_change_ci
 from simulator.responsiveness.simulated import ResponsivenessConfig, measure_responsiveness
 from simulator.world import AnyWorld
 
@@ -60,4 +65,59 @@ def protocol_throughput(
         recommend_seconds=inside,
         recommend_share=inside / wall,
         simulator_seconds=wall - inside,
+    )
+
+
+@dataclass(frozen=True)
+class IntervalTiming:
+    """Wall and CPU seconds of one paired-bootstrap interval at ``n_users`` users.
+
+    ``scipy_seconds`` is the wall time of ``scipy.stats.bootstrap`` on the same
+    scores and resamples (None where it was not run: its BCa jackknife is O(n**2)).
+    """
+
+    n_users: int
+    n_resamples: int
+    wall_seconds: float
+    cpu_seconds: float
+    scipy_seconds: float | None
+    ci_low: float
+    ci_high: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def interval_timing(
+    n_users: int, n_resamples: int = 2000, seed: int = 0, scipy_up_to: int = 20_000
+) -> IntervalTiming:
+    """Time :func:`simulator.bootstrap.relative_change_ci` (BCa) on slate shares of
+    ``n_users`` forked users: propensity p ~ Beta(3, 7), branch A ~ Binomial(10, p)/10,
+    branch B ~ Binomial(10, 0.8 p)/10 (a -20% change, the shape of Fig. 3b's data);
+    and scipy's bootstrap on the same resamples when ``n_users <= scipy_up_to``."""
+    rng = np.random.default_rng(seed)
+    p = rng.beta(3.0, 7.0, n_users)
+    a, b = rng.binomial(10, p) / 10, rng.binomial(10, 0.8 * p) / 10
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = relative_change_ci(a, b, n_resamples=n_resamples, seed=seed)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    scipy_seconds = None
+    if n_users <= scipy_up_to:
+
+        def ratio(x, y, axis=-1):
+            return (np.mean(y, axis=axis) - np.mean(x, axis=axis)) / np.mean(x, axis=axis)
+
+        start = time.perf_counter()
+        stats.bootstrap(
+            (a, b),
+            ratio,
+            n_resamples=n_resamples,
+            batch=max(1, _MAX_BATCH_ELEMENTS // n_users),
+            vectorized=True,
+            paired=True,
+            **{_RNG_KWARG: np.random.default_rng(seed)},
+        )
+        scipy_seconds = time.perf_counter() - start
+    return IntervalTiming(
+        n_users, n_resamples, wall, cpu, scipy_seconds, result.ci_low, result.ci_high
     )
