@@ -2,7 +2,8 @@
 training, evaluation and real data sets.
 
 This package imports no other package of the project: a model author needs only
-this one. The torch-based parts (``load_adapter``, ``SequentialModelAdapter``) are
+this one. The torch-based parts (``load_adapter``, ``SequentialModelAdapter``,
+``TorchScoringAdapter``) are
 imported on first use, so the contract alone loads without torch. Sub-packages:
 ``adapters``, ``models``, ``losses``, ``training``, ``evaluation``, ``datasets``
 (docs/architecture.md).
@@ -52,6 +53,7 @@ __all__ = [
     "ScoringAdapter",
     "SequentialModelAdapter",
     "SlateSizeError",
+    "TorchScoringAdapter",
     "load_adapter",
     "load_interactions",
     "load_ml1m",
@@ -66,6 +68,10 @@ def __getattr__(name: str):
         from recommenders.checkpoint import load_adapter
 
         return load_adapter
+    if name == "TorchScoringAdapter":
+        from recommenders.adapters.torch_scoring import TorchScoringAdapter
+
+        return TorchScoringAdapter
     if name == "SequentialModelAdapter":
         from recommenders.adapters.sequential import SequentialModelAdapter
 

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from recommenders.adapter import ScoringAdapter
+from recommenders.adapters.torch_scoring import TorchScoringAdapter
 from recommenders.history import HistoryBatch
 from recommenders.inference import last_state_logits
 from recommenders.models import SequentialRecommender
 from recommenders.variants import Variant
 
 
-class SequentialModelAdapter(ScoringAdapter):
+class SequentialModelAdapter(TorchScoringAdapter):
     """Serves slates from a :class:`SequentialRecommender`.
 
     Scores are the logits s . v_j of the state after each history's last
-    event (after the variant's input transform), computed in batches of
-    ``batch_size`` under ``torch.inference_mode()``. The slate is the top
-    items with consumed items excluded (``exclude_consumed``) and ties broken
-    by lower item id, so serving is deterministic.
+    event (after the variant's input transform), float32 on ``device``,
+    computed in batches of ``batch_size`` under ``torch.inference_mode()``. The
+    slate is the top items with consumed items excluded (``exclude_consumed``)
+    and ties broken by lower item id, made on the same device
+    (:class:`~recommenders.adapters.torch_scoring.TorchScoringAdapter`), so
+    serving is deterministic.
     """
 
     def __init__(
@@ -42,18 +43,13 @@ class SequentialModelAdapter(ScoringAdapter):
     def name(self) -> str:
         return self._name
 
-    def score(self, batch: HistoryBatch) -> np.ndarray:
-        scores = np.empty((len(batch), self.n_items), np.float64)
-        for first in range(0, len(batch), self.batch_size):
-            rows = slice(first, first + self.batch_size)
-            logits = last_state_logits(
-                self.model,
-                self.variant,
-                batch.items[rows],
-                batch.feedback[rows],
-                batch.dwell[rows],
-                batch.lengths[rows],
-                self.device,
-            )
-            scores[rows] = logits.to(torch.float64).cpu().numpy()
-        return scores
+    def score_tensor(self, batch: HistoryBatch) -> torch.Tensor:
+        return last_state_logits(
+            self.model,
+            self.variant,
+            batch.items,
+            batch.feedback,
+            batch.dwell,
+            batch.lengths,
+            self.device,
+        )
