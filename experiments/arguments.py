@@ -6,7 +6,8 @@ every other error of the commands takes (argparse's own adds the usage text
 first). :func:`seed` is the ``type`` of every ``--*seed`` option: an integer in
 [0, 2**63), the range the keyed random numbers accept; :func:`number` of every
 real-valued option (finite: NaN and infinities are refused where they are typed,
-not carried into a run or a JSON record); :func:`threads` of every ``--threads``.
+not carried into a run or a JSON record); :func:`threads` of every ``--threads``;
+:func:`device` of the measuring commands' ``--device``.
 """
 
 from __future__ import annotations
@@ -68,3 +69,13 @@ def threads(text: str) -> int:
             f"{cores}), got {value}"
         )
     return value
+
+
+def device(text: str) -> str:
+    """A torch device this machine has (``recommenders.devices.check_device``)."""
+    from recommenders.devices import check_device
+
+    try:
+        return check_device(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

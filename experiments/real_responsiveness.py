@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from experiments.arguments import Parser, seed
+from experiments.arguments import Parser, device, seed
 from recommenders.datasets import PRESETS, DataCorpus, data_root, load_preset
 from simulator.adapter_specs import DATA_BUILTINS, build_named, build_real_adapter
 from simulator.responsiveness import interval_count
@@ -99,6 +99,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--out", type=Path, default=Path("runs/real_responsiveness"), help="output folder"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
+    parser.add_argument(
+        "--device",
+        type=device,
+        default="cpu",
+        help="torch device the checkpoints score on: cpu (default), cuda or cuda:N",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -123,9 +129,11 @@ def parse_ratings(text: str) -> tuple[int, ...]:
 def build_models(args: argparse.Namespace, data) -> dict:
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
     corpus = DataCorpus.of(data)
-    return build_named(
-        specs or [], args.checkpoint, lambda spec: build_real_adapter(spec, data, corpus)
-    )
+
+    def build(spec: str):
+        return build_real_adapter(spec, data, corpus, args.device)
+
+    return build_named(specs or [], args.checkpoint, build)
 
 
 def main(argv: list[str] | None = None) -> int:

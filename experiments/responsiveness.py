@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from experiments.arguments import Parser, number, seed
+from experiments.arguments import Parser, device, number, seed
 from recommenders.validation import AdapterError
 from simulator import (
     DEFAULT_BRANCHES,
@@ -109,6 +109,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--out", type=Path, default=Path("runs/responsiveness"), help="output folder"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
+    parser.add_argument(
+        "--device",
+        type=device,
+        default="cpu",
+        help="torch device the checkpoints score on: cpu (default), cuda or cuda:N",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -132,7 +138,11 @@ def world_of(args: argparse.Namespace) -> AnyWorld:
 
 def build_models(args: argparse.Namespace, world: AnyWorld) -> dict:
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
-    return build_named(specs or [], args.checkpoint, lambda spec: build_adapter(spec, world))
+
+    def build(spec: str):
+        return build_adapter(spec, world, args.device)
+
+    return build_named(specs or [], args.checkpoint, build)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -94,32 +94,37 @@ class SpecContext:
         fingerprints: what a checkpoint's fingerprint may be, each with what it
             names (a fitted world accepts its own and its data set's).
         builtins: name -> factory of no arguments.
+        device: the torch device checkpoints are loaded onto and score on.
     """
 
     corpus: CorpusLike
     fingerprints: Mapping[str, str]
     builtins: Mapping[str, Callable[[], RecommenderAdapter]]
+    device: str = "cpu"
 
 
-def world_context(world: AnyWorld) -> SpecContext:
-    """Specs built for a simulated world (:data:`WORLD_BUILTINS`)."""
+def world_context(world: AnyWorld, device: str = "cpu") -> SpecContext:
+    """Specs built for a simulated world (:data:`WORLD_BUILTINS`); checkpoints on ``device``."""
     builtins = {name: (lambda make=make: make(world)) for name, make in WORLD_BUILTINS.items()}
     fingerprints = {world.fingerprint: "this world"}
     if world.kind == "fitted":
         # A model trained on the data set scores the same items in the same order: the
         # data fingerprint covers the item ids, their order and their metadata.
         fingerprints[world.data_fingerprint] = f"the data set it was fitted to ({world.data_name})"
-    return SpecContext(world.corpus, fingerprints, builtins)
+    return SpecContext(world.corpus, fingerprints, builtins, device)
 
 
-def data_context(data: InteractionData, corpus: DataCorpus | None = None) -> SpecContext:
+def data_context(
+    data: InteractionData, corpus: DataCorpus | None = None, device: str = "cpu"
+) -> SpecContext:
     """Specs built for a real data set (:data:`DATA_BUILTINS`); ``corpus`` defaults to
-    ``DataCorpus.of(data)`` (pass one to share it between many specs)."""
+    ``DataCorpus.of(data)`` (pass one to share it between many specs); checkpoints on
+    ``device``."""
     corpus = DataCorpus.of(data) if corpus is None else corpus
     builtins = {
         name: (lambda make=make: make(data, corpus)) for name, make in DATA_BUILTINS.items()
     }
-    return SpecContext(corpus, {data.fingerprint: f"this data set ({data.name})"}, builtins)
+    return SpecContext(corpus, {data.fingerprint: f"this data set ({data.name})"}, builtins, device)
 
 
 def build(spec: str, context: SpecContext) -> RecommenderAdapter:
@@ -132,7 +137,9 @@ def build(spec: str, context: SpecContext) -> RecommenderAdapter:
         # Imported here: torch loads only when a checkpoint is asked for.
         from recommenders.checkpoint import load_adapter
 
-        return load_adapter(rest, corpus=context.corpus, fingerprint=context.fingerprints)
+        return load_adapter(
+            rest, corpus=context.corpus, fingerprint=context.fingerprints, device=context.device
+        )
     if spec in context.builtins:
         return context.builtins[spec]()
     if not sep or not head or not rest:
@@ -143,16 +150,17 @@ def build(spec: str, context: SpecContext) -> RecommenderAdapter:
     return _import_adapter(head, rest, context.corpus)
 
 
-def build_adapter(spec: str, world: AnyWorld) -> RecommenderAdapter:
-    """The adapter ``spec`` names, built for a simulated ``world``."""
-    return build(spec, world_context(world))
+def build_adapter(spec: str, world: AnyWorld, device: str = "cpu") -> RecommenderAdapter:
+    """The adapter ``spec`` names, built for a simulated ``world`` (checkpoints on ``device``)."""
+    return build(spec, world_context(world, device))
 
 
 def build_real_adapter(
-    spec: str, data: InteractionData, corpus: DataCorpus | None = None
+    spec: str, data: InteractionData, corpus: DataCorpus | None = None, device: str = "cpu"
 ) -> RecommenderAdapter:
-    """The adapter ``spec`` names, built for the real data set ``data``."""
-    return build(spec, data_context(data, corpus))
+    """The adapter ``spec`` names, built for the real data set ``data`` (checkpoints on
+    ``device``)."""
+    return build(spec, data_context(data, corpus, device))
 
 
 def _import_adapter(module_name: str, class_name: str, corpus: CorpusLike) -> RecommenderAdapter:

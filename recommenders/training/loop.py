@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 
 from recommenders.atomic import atomic_write_csv
+from recommenders.devices import check_device
 from recommenders.evaluation.ranking import evaluate
 from recommenders.history import Feedback
 from recommenders.inference import model_inputs
@@ -113,15 +114,9 @@ class TrainConfig:
             if not ok:
                 raise ValueError(f"TrainConfig: {message}")
         try:
-            torch.device(self.device)
-        except (RuntimeError, TypeError):
-            raise ValueError(
-                f"TrainConfig: device {self.device!r} is not a torch device (cpu, cuda, cuda:N)"
-            ) from None
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(
-                f"TrainConfig: device {self.device!r} requested but CUDA is not available"
-            )
+            check_device(self.device)
+        except ValueError as error:
+            raise ValueError(f"TrainConfig: {error}") from None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -88,3 +88,18 @@ def test_the_out_check_is_what_a_valid_value_reaches(tmp_path, capsys):
     # An invalid value is reported before the output check, naming its option.
     assert load_cli("live_ab").main(["--threads", "-1", "--out", str(blocker)]) == 2
     assert "argument --threads: must be in [1, " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["responsiveness", "live_ab", "real_responsiveness"])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("tpu", "argument --device: device 'tpu' is not a torch device (cpu, cuda, cuda:N)"),
+        ("cuda:x", "argument --device: device 'cuda:x' is not a torch device"),
+    ],
+)
+def test_a_device_torch_cannot_use_is_a_usage_error(command, value, message, capsys):
+    """The measuring commands' --device is checked with the arguments, before any work."""
+    assert load_cli(command).main(["--device", value, "--out", "unused"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {message}") and "\n" not in err, err
