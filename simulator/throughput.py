@@ -12,10 +12,9 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
 from recommenders import RecommenderAdapter
-from simulator.bootstrap import _MAX_BATCH_ELEMENTS, _RNG_KWARG, relative_change_ci
+from simulator.bootstrap import relative_change_ci, scipy_interval
 from simulator.responsiveness.simulated import ResponsivenessConfig, measure_responsiveness
 from simulator.world import AnyWorld
 
@@ -103,20 +102,8 @@ def interval_timing(
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     scipy_seconds = None
     if n_users <= scipy_up_to:
-
-        def ratio(x, y, axis=-1):
-            return (np.mean(y, axis=axis) - np.mean(x, axis=axis)) / np.mean(x, axis=axis)
-
         start = time.perf_counter()
-        stats.bootstrap(
-            (a, b),
-            ratio,
-            n_resamples=n_resamples,
-            batch=max(1, _MAX_BATCH_ELEMENTS // n_users),
-            vectorized=True,
-            paired=True,
-            **{_RNG_KWARG: np.random.default_rng(seed)},
-        )
+        scipy_interval(a, b, n_resamples, seed)
         scipy_seconds = time.perf_counter() - start
     return IntervalTiming(
         n_users, n_resamples, wall, cpu, scipy_seconds, result.ci_low, result.ci_high

@@ -132,15 +132,18 @@ class TorchScoringAdapter(ScoringAdapter):
                 out[rows] = self._slates(scores, chunk, k, rows.start).cpu().numpy()
             except NaNScores as error:
                 # The contract counts NaN over the whole batch: score the rest to count.
-                more = sum(int(torch.isnan(self._checked_scores(c)).sum()) for _, c in chunks)
+                more = self._first_nan(chunks)[1]
                 raise NaNScores(error.owner, error.row, error.item, error.count + more) from None
             except SlateSizeError:
                 # The contract checks every score before any slate: a later shape error
                 # or NaN comes first.
-                self._raise_first_nan(chunks)
+                first, count = self._first_nan(chunks)
+                if first is not None:
+                    raise NaNScores(self.name, *first, count) from None
                 raise
 
-    def _raise_first_nan(self, chunks) -> None:
+    def _first_nan(self, chunks) -> tuple[tuple[int, int] | None, int]:
+        """The first NaN (row, item) of the remaining ``chunks``, and their NaN count."""
         first, count = None, 0
         for rows, chunk in chunks:
             nan = torch.isnan(self._checked_scores(chunk))
@@ -148,8 +151,7 @@ class TorchScoringAdapter(ScoringAdapter):
                 row, item = (int(v) for v in torch.nonzero(nan)[0])
                 first = (rows.start + row, item)
             count += int(nan.sum())
-        if first is not None:
-            raise NaNScores(self.name, *first, count)
+        return first, count
 
     def _checked_scores(self, chunk: HistoryBatch) -> torch.Tensor:
         scores = self.score_tensor(chunk)
