@@ -7,7 +7,8 @@ first). :func:`seed` is the ``type`` of every ``--*seed`` option: an integer in
 [0, 2**63), the range the keyed random numbers accept; :func:`number` of every
 real-valued option (finite: NaN and infinities are refused where they are typed,
 not carried into a run or a JSON record); :func:`threads` of every ``--threads``;
-:func:`device` of the measuring commands' ``--device``.
+:func:`device` of the measuring commands' ``--device``, which
+:func:`add_serving_arguments` adds with the state cache options.
 """
 
 from __future__ import annotations
@@ -79,3 +80,44 @@ def device(text: str) -> str:
         return check_device(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def mebibytes(text: str) -> int:
+    """A positive whole number of MiB (``--cache-mib``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of MiB, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1 MiB, got {value}")
+    return value
+
+
+def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--device``, ``--cache-mib`` and ``--no-cache``: where checkpoints score, and their
+    prefix state cache (read back with :func:`cache_bytes`)."""
+    from recommenders.devices import DEFAULT_CACHE_BYTES
+
+    parser.add_argument(
+        "--device",
+        type=device,
+        default="cpu",
+        help="torch device the checkpoints score on: cpu (default), cuda or cuda:N",
+    )
+    parser.add_argument(
+        "--cache-mib",
+        type=mebibytes,
+        default=DEFAULT_CACHE_BYTES // 2**20,
+        help="memory bound of each checkpoint's prefix state cache, which computes a history "
+        "from its cached prefix one event at a time",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="recompute every history in full at every step (the reference the cache equals)",
+    )
+
+
+def cache_bytes(args: argparse.Namespace) -> int | None:
+    """The state cache bound :func:`add_serving_arguments` parsed; None for ``--no-cache``."""
+    return None if args.no_cache else args.cache_mib * 2**20

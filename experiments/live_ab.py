@@ -26,7 +26,14 @@ import time
 from pathlib import Path
 
 from experiments import published
-from experiments.arguments import Parser, device, number, seed, threads
+from experiments.arguments import (
+    Parser,
+    add_serving_arguments,
+    cache_bytes,
+    number,
+    seed,
+    threads,
+)
 from simulator import World
 from simulator.adapter_specs import WORLD_BUILTINS, build_adapter
 from simulator.live_ab.output import check_live_output_dir, format_summary, write_live_ab
@@ -78,12 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="torch intra-op threads for checkpoint arms (default: torch's own); the loop "
         "sends many mid-sized batches, and on a shared machine 1 avoids oversubscription",
     )
-    parser.add_argument(
-        "--device",
-        type=device,
-        default="cpu",
-        help="torch device the checkpoints score on: cpu (default), cuda or cuda:N",
-    )
+    add_serving_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -130,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             else World.default(args.world_seed, max(args.n_users, 2))
         )
         config.check_world(world)
-        arms = {name: build_adapter(spec, world, args.device) for name, spec in specs.items()}
+        arms = {
+            name: build_adapter(spec, world, args.device, cache_bytes(args))
+            for name, spec in specs.items()
+        }
         result = run_live_ab(
             world, arms, config, progress=not args.no_progress, reference=published.LIVE_AB
         )

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from experiments.arguments import Parser, device, seed
+from experiments.arguments import Parser, add_serving_arguments, cache_bytes, seed
 from recommenders.datasets import PRESETS, DataCorpus, data_root, load_preset
 from simulator.adapter_specs import DATA_BUILTINS, build_named, build_real_adapter
 from simulator.responsiveness import interval_count
@@ -99,12 +99,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--out", type=Path, default=Path("runs/real_responsiveness"), help="output folder"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
-    parser.add_argument(
-        "--device",
-        type=device,
-        default="cpu",
-        help="torch device the checkpoints score on: cpu (default), cuda or cuda:N",
-    )
+    add_serving_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -131,7 +126,7 @@ def build_models(args: argparse.Namespace, data) -> dict:
     corpus = DataCorpus.of(data)
 
     def build(spec: str):
-        return build_real_adapter(spec, data, corpus, args.device)
+        return build_real_adapter(spec, data, corpus, args.device, cache_bytes(args))
 
     return build_named(specs or [], args.checkpoint, build)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from experiments.arguments import Parser, device, number, seed
+from experiments.arguments import Parser, add_serving_arguments, cache_bytes, number, seed
 from recommenders.validation import AdapterError
 from simulator import (
     DEFAULT_BRANCHES,
@@ -109,12 +109,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--out", type=Path, default=Path("runs/responsiveness"), help="output folder"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
-    parser.add_argument(
-        "--device",
-        type=device,
-        default="cpu",
-        help="torch device the checkpoints score on: cpu (default), cuda or cuda:N",
-    )
+    add_serving_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -140,7 +135,7 @@ def build_models(args: argparse.Namespace, world: AnyWorld) -> dict:
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
 
     def build(spec: str):
-        return build_adapter(spec, world, args.device)
+        return build_adapter(spec, world, args.device, cache_bytes(args))
 
     return build_named(specs or [], args.checkpoint, build)
 

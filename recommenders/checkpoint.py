@@ -21,6 +21,7 @@ import torch
 
 from recommenders.adapter import CorpusLike
 from recommenders.adapters.sequential import SequentialModelAdapter
+from recommenders.devices import DEFAULT_CACHE_BYTES
 from recommenders.models import ModelConfig, SequentialRecommender, build_model
 from recommenders.variants import Variant
 
@@ -153,13 +154,15 @@ def load_adapter(
     corpus: CorpusLike | None = None,
     fingerprint: str | Mapping[str, str] | None = None,
     device: str = "cpu",
+    cache_bytes: int | None = DEFAULT_CACHE_BYTES,
 ) -> SequentialModelAdapter:
     """A :class:`SequentialModelAdapter` for the checkpoint at ``path``.
 
     With ``fingerprint`` (e.g. ``World.fingerprint``) the checkpoint must have
     been trained on that world; a mapping ``{fingerprint: what it is}``
     accepts any of several (a fitted world accepts its own and its data
-    set's). With ``corpus`` its item count must match.
+    set's). With ``corpus`` its item count must match. ``cache_bytes`` bounds the
+    adapter's prefix state cache (None: recompute every history).
     """
     header, model, _ = read_checkpoint(path)
     accepted = (
@@ -179,4 +182,6 @@ def load_adapter(
         variant = Variant.from_dict(header["variant"])
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"checkpoint {path}: invalid variant ({error})") from None
-    return SequentialModelAdapter(model, variant, name=header.get("name"), device=device)
+    return SequentialModelAdapter(
+        model, variant, name=header.get("name"), device=device, cache_bytes=cache_bytes
+    )

@@ -1,6 +1,11 @@
-"""Which torch device a model may run on, checked before any work."""
+"""Where a model serves: which torch device it may run on (checked before any work) and
+how much memory its incremental state cache may hold."""
 
 from __future__ import annotations
+
+DEFAULT_CACHE_BYTES = 1 << 30
+"""Default bound of a sequential model's prefix state cache, in bytes (1 GiB); see
+:class:`recommenders.models.incremental.PrefixStateCache`."""
 
 
 def check_device(device: str) -> str:

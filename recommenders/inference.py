@@ -35,15 +35,29 @@ def recent_events(items, feedback, dwell, lengths, max_len: int):
     )
 
 
-def model_inputs(variant: Variant, items, feedback, dwell, lengths, max_len: int, device):
-    """Tensors (items, feedback, dwell, lengths) for ``model.forward``, variant applied."""
+def model_window(variant: Variant, items, feedback, dwell, lengths, max_len: int):
+    """The model's numpy inputs ``(items, feedback, dwell, lengths)``, variant applied and
+    cut to the most recent ``max_len`` events, and a bool (N,) mask of the rows so cut."""
     items, feedback, dwell = np.asarray(items), np.asarray(feedback), np.asarray(dwell)
     lengths = np.asarray(lengths, np.int64)
     if variant.exclude_disliked_input:
         items, feedback, dwell, lengths = drop_events(
             items, feedback, dwell, lengths, int(Feedback.DISLIKE)
         )
-    items, feedback, dwell, lengths = recent_events(items, feedback, dwell, lengths, max_len)
+    window = recent_events(items, feedback, dwell, lengths, max_len)
+    return window, lengths > max_len
+
+
+def model_inputs(variant: Variant, items, feedback, dwell, lengths, max_len: int, device):
+    """Tensors (items, feedback, dwell, lengths) for ``model.forward``, variant applied."""
+    (items, feedback, dwell, lengths), _ = model_window(
+        variant, items, feedback, dwell, lengths, max_len
+    )
+    return as_tensors(items, feedback, dwell, lengths, device)
+
+
+def as_tensors(items, feedback, dwell, lengths, device):
+    """Numpy model inputs as the tensors ``model.forward`` takes (long, long, float32, long)."""
     return (
         torch.as_tensor(items, dtype=torch.long, device=device),
         torch.as_tensor(feedback, dtype=torch.long, device=device),

@@ -42,6 +42,7 @@ from recommenders import (
 )
 from recommenders.adapter import CorpusLike
 from recommenders.datasets import DataCorpus, InteractionData
+from recommenders.devices import DEFAULT_CACHE_BYTES
 from simulator.logs import simulate_histories
 from simulator.world import AnyWorld
 
@@ -95,27 +96,36 @@ class SpecContext:
             names (a fitted world accepts its own and its data set's).
         builtins: name -> factory of no arguments.
         device: the torch device checkpoints are loaded onto and score on.
+        cache_bytes: bound of each checkpoint's prefix state cache; None recomputes
+            every history.
     """
 
     corpus: CorpusLike
     fingerprints: Mapping[str, str]
     builtins: Mapping[str, Callable[[], RecommenderAdapter]]
     device: str = "cpu"
+    cache_bytes: int | None = DEFAULT_CACHE_BYTES
 
 
-def world_context(world: AnyWorld, device: str = "cpu") -> SpecContext:
-    """Specs built for a simulated world (:data:`WORLD_BUILTINS`); checkpoints on ``device``."""
+def world_context(
+    world: AnyWorld, device: str = "cpu", cache_bytes: int | None = DEFAULT_CACHE_BYTES
+) -> SpecContext:
+    """Specs built for a simulated world (:data:`WORLD_BUILTINS`); checkpoints on ``device``
+    with a state cache of ``cache_bytes``."""
     builtins = {name: (lambda make=make: make(world)) for name, make in WORLD_BUILTINS.items()}
     fingerprints = {world.fingerprint: "this world"}
     if world.kind == "fitted":
         # A model trained on the data set scores the same items in the same order: the
         # data fingerprint covers the item ids, their order and their metadata.
         fingerprints[world.data_fingerprint] = f"the data set it was fitted to ({world.data_name})"
-    return SpecContext(world.corpus, fingerprints, builtins, device)
+    return SpecContext(world.corpus, fingerprints, builtins, device, cache_bytes)
 
 
 def data_context(
-    data: InteractionData, corpus: DataCorpus | None = None, device: str = "cpu"
+    data: InteractionData,
+    corpus: DataCorpus | None = None,
+    device: str = "cpu",
+    cache_bytes: int | None = DEFAULT_CACHE_BYTES,
 ) -> SpecContext:
     """Specs built for a real data set (:data:`DATA_BUILTINS`); ``corpus`` defaults to
     ``DataCorpus.of(data)`` (pass one to share it between many specs); checkpoints on
@@ -124,7 +134,8 @@ def data_context(
     builtins = {
         name: (lambda make=make: make(data, corpus)) for name, make in DATA_BUILTINS.items()
     }
-    return SpecContext(corpus, {data.fingerprint: f"this data set ({data.name})"}, builtins, device)
+    fingerprints = {data.fingerprint: f"this data set ({data.name})"}
+    return SpecContext(corpus, fingerprints, builtins, device, cache_bytes)
 
 
 def build(spec: str, context: SpecContext) -> RecommenderAdapter:
@@ -138,7 +149,11 @@ def build(spec: str, context: SpecContext) -> RecommenderAdapter:
         from recommenders.checkpoint import load_adapter
 
         return load_adapter(
-            rest, corpus=context.corpus, fingerprint=context.fingerprints, device=context.device
+            rest,
+            corpus=context.corpus,
+            fingerprint=context.fingerprints,
+            device=context.device,
+            cache_bytes=context.cache_bytes,
         )
     if spec in context.builtins:
         return context.builtins[spec]()
@@ -150,17 +165,27 @@ def build(spec: str, context: SpecContext) -> RecommenderAdapter:
     return _import_adapter(head, rest, context.corpus)
 
 
-def build_adapter(spec: str, world: AnyWorld, device: str = "cpu") -> RecommenderAdapter:
-    """The adapter ``spec`` names, built for a simulated ``world`` (checkpoints on ``device``)."""
-    return build(spec, world_context(world, device))
+def build_adapter(
+    spec: str,
+    world: AnyWorld,
+    device: str = "cpu",
+    cache_bytes: int | None = DEFAULT_CACHE_BYTES,
+) -> RecommenderAdapter:
+    """The adapter ``spec`` names, built for a simulated ``world`` (checkpoints on ``device``
+    with a state cache of ``cache_bytes``)."""
+    return build(spec, world_context(world, device, cache_bytes))
 
 
 def build_real_adapter(
-    spec: str, data: InteractionData, corpus: DataCorpus | None = None, device: str = "cpu"
+    spec: str,
+    data: InteractionData,
+    corpus: DataCorpus | None = None,
+    device: str = "cpu",
+    cache_bytes: int | None = DEFAULT_CACHE_BYTES,
 ) -> RecommenderAdapter:
     """The adapter ``spec`` names, built for the real data set ``data`` (checkpoints on
-    ``device``)."""
-    return build(spec, data_context(data, corpus, device))
+    ``device`` with a state cache of ``cache_bytes``)."""
+    return build(spec, data_context(data, corpus, device, cache_bytes))
 
 
 def _import_adapter(module_name: str, class_name: str, corpus: CorpusLike) -> RecommenderAdapter:

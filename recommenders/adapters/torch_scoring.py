@@ -109,9 +109,20 @@ class TorchScoringAdapter(ScoringAdapter):
 
     def score(self, batch: HistoryBatch) -> np.ndarray:
         scores = np.empty((len(batch), self.n_items), np.float64)
-        for rows, chunk in _chunks(batch, self.batch_size):
-            scores[rows] = self.score_tensor(chunk).to(torch.float64).cpu().numpy()
+        with torch.inference_mode():
+            prepared = self._prepare(batch)
+            for rows, chunk in _chunks(batch, self.batch_size):
+                chunk_scores = self._chunk_scores(prepared, rows, chunk)
+                scores[rows] = chunk_scores.to(torch.float64).cpu().numpy()
         return scores
+
+    def _prepare(self, batch: HistoryBatch) -> object:
+        """Work shared by every chunk of ``batch``, done once before them (none here)."""
+        return None
+
+    def _chunk_scores(self, prepared: object, rows: slice, chunk: HistoryBatch) -> torch.Tensor:
+        """Scores of ``chunk``, rows ``rows`` of the batch :meth:`_prepare` saw."""
+        return self.score_tensor(chunk)
 
     def recommend(self, histories: Sequence[History], slate_size: int) -> np.ndarray:
         batch = HistoryBatch.of(histories)
@@ -125,36 +136,37 @@ class TorchScoringAdapter(ScoringAdapter):
         return out
 
     def _recommend_into(self, out: np.ndarray, batch: HistoryBatch, k: int) -> None:
+        prepared = self._prepare(batch)
         chunks = _chunks(batch, self.batch_size)
         for rows, chunk in chunks:
-            scores = self._checked_scores(chunk)
+            scores = self._checked_scores(prepared, rows, chunk)
             try:
                 out[rows] = self._slates(scores, chunk, k, rows.start).cpu().numpy()
             except NaNScores as error:
                 # The contract counts NaN over the whole batch: score the rest to count.
-                more = self._first_nan(chunks)[1]
+                more = self._first_nan(prepared, chunks)[1]
                 raise NaNScores(error.owner, error.row, error.item, error.count + more) from None
             except SlateSizeError:
                 # The contract checks every score before any slate: a later shape error
                 # or NaN comes first.
-                first, count = self._first_nan(chunks)
+                first, count = self._first_nan(prepared, chunks)
                 if first is not None:
                     raise NaNScores(self.name, *first, count) from None
                 raise
 
-    def _first_nan(self, chunks) -> tuple[tuple[int, int] | None, int]:
+    def _first_nan(self, prepared, chunks) -> tuple[tuple[int, int] | None, int]:
         """The first NaN (row, item) of the remaining ``chunks``, and their NaN count."""
         first, count = None, 0
         for rows, chunk in chunks:
-            nan = torch.isnan(self._checked_scores(chunk))
+            nan = torch.isnan(self._checked_scores(prepared, rows, chunk))
             if first is None and bool(nan.any()):
                 row, item = (int(v) for v in torch.nonzero(nan)[0])
                 first = (rows.start + row, item)
             count += int(nan.sum())
         return first, count
 
-    def _checked_scores(self, chunk: HistoryBatch) -> torch.Tensor:
-        scores = self.score_tensor(chunk)
+    def _checked_scores(self, prepared, rows: slice, chunk: HistoryBatch) -> torch.Tensor:
+        scores = self._chunk_scores(prepared, rows, chunk)
         if tuple(scores.shape) != (len(chunk), self.n_items):
             raise InvalidScoresError(
                 f"{self.name}.score_tensor returned shape {tuple(scores.shape)}, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -26,8 +27,16 @@ class SequentialRecommender(nn.Module, abc.ABC):
     Scores are ``s . v_j`` with ``v_j = item_embedding.weight[j]``, the same
     table that embeds input items (tied, as in SASRec).
 
-    Subclasses implement :meth:`_contextualise`.
+    Subclasses implement :meth:`_contextualise`. A subclass that can also be
+    served incrementally (``incremental = True``) implements :meth:`state_shapes`,
+    :meth:`prefill` and :meth:`extend`: per-position states that let
+    :class:`recommenders.models.incremental.PrefixStateCache` compute the state
+    after one more event from the state before it, in O(1) events per history
+    instead of O(L).
     """
+
+    incremental: ClassVar[bool] = False
+    """Whether :meth:`prefill` and :meth:`extend` are implemented."""
 
     def __init__(self, config: ModelConfig, n_items: int, kind: str) -> None:
         super().__init__()
@@ -58,11 +67,57 @@ class SequentialRecommender(nn.Module, abc.ABC):
     ) -> torch.Tensor:
         """(B, L) right-padded events and (B,) lengths -> (B, L + 1, dim) states."""
         self._check(items, feedback, dwell, lengths)
+        return self._contextualise(self.embed(items, feedback, dwell, lengths), lengths)
+
+    def embed(
+        self,
+        items: torch.Tensor,
+        feedback: torch.Tensor,
+        dwell: torch.Tensor,
+        lengths: torch.Tensor,
+    ) -> torch.Tensor:
+        """(B, L) right-padded events -> (B, L + 1, dim): the BOS vector, then each event's."""
         batch, width = items.shape
         mask = torch.arange(width, device=items.device) < lengths.unsqueeze(1)
         x = self.events(items, feedback, dwell, mask)
-        x = torch.cat([self.bos.expand(batch, 1, -1).to(x.dtype), x], dim=1)
-        return self._contextualise(x, lengths)
+        return torch.cat([self.bos.expand(batch, 1, -1).to(x.dtype), x], dim=1)
+
+    def state_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shape of each per-position serving state (after the row and position axes).
+
+        ``"out"`` (dim,) is always one of them: the user state s after position p.
+        """
+        raise NotImplementedError(f"{type(self).__name__} is not served incrementally")
+
+    def prefill(
+        self,
+        states: dict[str, torch.Tensor],
+        items: torch.Tensor,
+        feedback: torch.Tensor,
+        dwell: torch.Tensor,
+        lengths: torch.Tensor,
+    ) -> None:
+        """Write positions ``0..lengths[b]`` of ``states[name][b]`` (B, positions, *shape)
+        from right-padded events (B, L); position 0 is BOS, position p follows event p."""
+        raise NotImplementedError(f"{type(self).__name__} is not served incrementally")
+
+    def extend(
+        self,
+        states: dict[str, torch.Tensor],
+        rows: slice | torch.Tensor,
+        at: torch.Tensor,
+        items: torch.Tensor,
+        feedback: torch.Tensor,
+        dwell: torch.Tensor,
+    ) -> torch.Tensor:
+        """Consume one event per row: position ``at[b]`` of row ``rows[b]`` from the
+        positions before it; returns the new user states s (B, dim).
+
+        ``items``, ``feedback``, ``dwell`` are (B,); ``rows`` is a slice (contiguous
+        rows, read in place) or an index tensor; positions ``< at[b]`` of each row are
+        valid and are not changed.
+        """
+        raise NotImplementedError(f"{type(self).__name__} is not served incrementally")
 
     def last_state(
         self,
@@ -129,3 +184,23 @@ class SequentialRecommender(nn.Module, abc.ABC):
                 f"{name}: lengths must be in [0, {width}] and items within length in "
                 f"[0, {self.n_items})"
             )
+
+
+def take_positions(
+    tensor: torch.Tensor, rows: slice | torch.Tensor, at: torch.Tensor
+) -> torch.Tensor:
+    """``tensor[rows[b], at[b]]`` for every b: one position per row of a (R, T, ...) state."""
+    if isinstance(rows, slice):
+        tensor = tensor[rows]
+        rows = torch.arange(tensor.shape[0], device=tensor.device)
+    return tensor[rows, at]
+
+
+def put_positions(
+    tensor: torch.Tensor, rows: slice | torch.Tensor, at: torch.Tensor, value: torch.Tensor
+) -> None:
+    """``tensor[rows[b], at[b]] = value[b]`` in place (``rows`` as in :func:`take_positions`)."""
+    if isinstance(rows, slice):
+        tensor = tensor[rows]
+        rows = torch.arange(tensor.shape[0], device=tensor.device)
+    tensor[rows, at] = value

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from recommenders.models.base import SequentialRecommender
+from recommenders.models.base import SequentialRecommender, put_positions
 from recommenders.models.config import ModelConfig
 from recommenders.models.features import EMBEDDING_STD
 
@@ -21,7 +22,16 @@ class SASRecRecommender(SequentialRecommender):
     tensors are off (deterministic, no fast-path zeros). Every layer is
     re-initialised independently (xavier-uniform matrices, zero biases),
     since ``nn.TransformerEncoder`` deep-copies one layer.
+
+    Served incrementally, the per-position state is every layer's key and
+    value (n_layers, 2, dim): one more event is one query attending to the
+    cached keys and values at positions 0..t (causal attention never lets an
+    earlier position see a later one, so they do not change). Positions count
+    from the oldest event, so a history longer than ``max_len`` (whose window
+    slides, moving every position) cannot be extended and is recomputed.
     """
+
+    incremental = True
 
     def __init__(self, config: ModelConfig, n_items: int) -> None:
         super().__init__(config, n_items, kind="sasrec")
@@ -53,3 +63,56 @@ class SASRecRecommender(SequentialRecommender):
         causal = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1)
         padding = positions.unsqueeze(0) > lengths.unsqueeze(1)
         return self.transformer(x, mask=causal, src_key_padding_mask=padding, is_causal=True)
+
+    def state_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"kv": (self.config.n_layers, 2, self.config.dim), "out": (self.config.dim,)}
+
+    def _qkv(self, level: int, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Query, key and value (B, Q, dim) of layer ``level`` for inputs ``x`` (B, Q, dim)."""
+        layer = self.transformer.layers[level]
+        attention = layer.self_attn
+        qkv = F.linear(layer.norm1(x), attention.in_proj_weight, attention.in_proj_bias)
+        return qkv.chunk(3, dim=-1)
+
+    def _attend(self, level, x, query, keys, values, attend) -> torch.Tensor:
+        """The rest of pre-norm layer ``level`` (``norm_first=True``, dropout off in eval):
+        ``x + out_proj(softmax(q k^T / sqrt(d_head)) v)``, then ``+ FF(LN2(.))``; keys and
+        values (B, K, dim), ``attend`` the attention's mask arguments."""
+        layer = self.transformer.layers[level]
+        heads = layer.self_attn.num_heads
+
+        def split(t):
+            return t.unflatten(-1, (heads, t.shape[-1] // heads)).transpose(1, 2)
+
+        mixed = F.scaled_dot_product_attention(split(query), split(keys), split(values), **attend)
+        x = x + layer.self_attn.out_proj(mixed.transpose(1, 2).flatten(-2))
+        return x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
+
+    def prefill(self, states, items, feedback, dwell, lengths) -> None:
+        x = self.embed(items, feedback, dwell, lengths)
+        width = x.shape[1]
+        x = x + self.positions(torch.arange(width, device=x.device))
+        kv = states["kv"]
+        for level in range(self.config.n_layers):
+            query, keys, values = self._qkv(level, x)
+            kv[:, :width, level, 0] = keys
+            kv[:, :width, level, 1] = values
+            # Causal: a position <= lengths[b] never sees the padding after it.
+            x = self._attend(level, x, query, keys, values, {"is_causal": True})
+        states["out"][:, :width] = self.transformer.norm(x)
+
+    def extend(self, states, rows, at, items, feedback, dwell) -> torch.Tensor:
+        valid = torch.ones(items.shape[0], 1, dtype=torch.bool, device=items.device)
+        x = self.events(items[:, None], feedback[:, None], dwell[:, None], valid)
+        x = x + self.positions(at)[:, None]
+        span = int(at.max()) + 1
+        kv = states["kv"]
+        attend = {"attn_mask": (torch.arange(span, device=at.device) <= at[:, None])[:, None, None]}
+        for level in range(self.config.n_layers):
+            query, key, value = self._qkv(level, x)
+            put_positions(kv[:, :, level], rows, at, torch.stack([key[:, 0], value[:, 0]], 1))
+            cached = kv[rows, :span, level]  # a view for contiguous rows, else a copy
+            x = self._attend(level, x, query, cached[:, :, 0], cached[:, :, 1], attend)
+        out = self.transformer.norm(x[:, 0])
+        put_positions(states["out"], rows, at, out)
+        return out

@@ -230,3 +230,37 @@ def test_a_failing_adapter_keeps_the_models_measured_before_it(
     assert set(table["model"]) == {"popularity"}
     record = json.loads((out / "run.json").read_text())
     assert record["failed"]["model"] == spec
+
+
+@pytest.mark.parametrize("kind", ["gru", "sasrec"])
+def test_the_state_cache_gives_the_results_of_full_recomputation(
+    responsiveness_cli, tmp_path, kind
+):
+    """Past max_len (the window slides), over a fork and three steps after it."""
+    import torch
+
+    from recommenders.checkpoint import save_checkpoint
+    from recommenders.models import ModelConfig, build_model
+    from recommenders.variants import get_variant
+
+    world = World.default(0, 40)
+    variant = get_variant("dislike_feature_label")
+    torch.manual_seed(0)
+    model = build_model(
+        ModelConfig(kind=kind, dim=16, max_len=6, features=variant.features),
+        world.corpus.n_items,
+    )
+    save_checkpoint(tmp_path / "model", model, variant, world.fingerprint)
+    outputs = {}
+    for mode in ([], ["--no-cache"], ["--cache-mib", "1"]):
+        out = tmp_path / ("-".join(mode) or "cached")
+        args = ["--checkpoint", str(tmp_path / "model"), *SMALL, "--k", "8", "--horizon", "3"]
+        assert responsiveness_cli.main([*args, *mode, "--out", str(out)]) == 0
+        outputs[out.name] = [(out / name).read_bytes() for name in ("responsiveness.csv",)]
+        outputs[out.name].append(pd.read_csv(out / "per_user.csv.gz").to_csv().encode())
+    assert outputs["cached"] == outputs["--no-cache"] == outputs["--cache-mib-1"]
+
+
+def test_a_bad_cache_bound_is_one_line(responsiveness_cli, tmp_path, capsys):
+    assert responsiveness_cli.main(["--cache-mib", "0", "--out", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err.strip() == "error: argument --cache-mib: must be >= 1 MiB, got 0"
