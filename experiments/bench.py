@@ -15,6 +15,9 @@ timed on MovieLens-1M in the configuration of experiments/ml1m.py (embedding
 windows) and events per second. With --ci-users the paired BCa bootstrap interval
 is timed at those population sizes (simulator.throughput.interval_timing), beside
 scipy.stats.bootstrap on the same resamples where that finishes (up to 20,000 users).
+With --cache-compare every checkpoint:DIR adapter (trained on --world) is timed with
+its prefix state cache and with full recomputation, in alternating pairs, and the
+per-user tables of all those runs are compared.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from simulator.adapter_specs import build_adapter
 from simulator.engine.service import RecommenderService
 from simulator.logs import LogConfig, make_logs
 from simulator.records import package_versions
-from simulator.throughput import interval_timing, protocol_throughput
+from simulator.throughput import cache_speedup, interval_timing, protocol_throughput
 from simulator.world import load_world
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
@@ -60,7 +63,7 @@ def protection_cost(world, config: ResponsivenessConfig, repeats: int, pairs: in
             speed = {}
             for protect in (False, True):
                 RecommenderService.protect_histories = protect
-                run = protocol_throughput(world, "popularity", adapter, config, repeats)
+                run = protocol_throughput(world, "popularity", lambda: adapter, config, repeats)
                 speed[protect] = run.user_steps_per_second
             ratios.append(speed[True] / speed[False])
     finally:
@@ -107,6 +110,20 @@ def main(argv: list[str] | None = None) -> int:
         "the service hands adapters (15 alternating pairs; median ratio of the pairs)",
     )
     parser.add_argument(
+        "--cache-compare",
+        action="store_true",
+        help="for each checkpoint:DIR adapter, also time the protocol with its prefix state "
+        "cache and with full recomputation (--repeats alternating pairs, fresh adapters) and "
+        "check that both give the same per-user table",
+    )
+    parser.add_argument(
+        "--world",
+        type=Path,
+        metavar="FILE",
+        help="world file the checkpoints were trained on (default: World.default(--seed, "
+        "--n-users))",
+    )
+    parser.add_argument(
         "--ci-users",
         type=int,
         nargs="*",
@@ -142,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         config = ResponsivenessConfig(
             n_users=args.n_users, k=args.k, seed=args.seed, cohort_size=args.n_users
         )
-        world = World.default(args.seed, args.n_users)
+        world = (
+            World.default(args.seed, args.n_users) if args.world is None else load_world(args.world)
+        )
         worlds = {"synthetic": world}
         if args.fitted_world is not None:
             fitted = load_world(args.fitted_world)
@@ -151,13 +170,32 @@ def main(argv: list[str] | None = None) -> int:
         for label, timed in worlds.items():
             for spec in args.adapter or DEFAULT_ADAPTERS:
                 result = protocol_throughput(
-                    timed, spec, build_adapter(spec, timed), config, args.repeats
+                    timed,
+                    spec,
+                    lambda spec=spec, timed=timed: build_adapter(spec, timed),
+                    config,
+                    args.repeats,
                 )
                 results.append({"world": label, **result.to_dict()})
                 print(
                     f"{spec:>20}: {result.user_steps_per_second:>12,.0f} user-steps/s  "
                     f"({result.user_steps:,} steps in {result.wall_seconds:.3f} s; "
                     f"{100 * result.recommend_share:.0f}% inside recommend; {label} world)",
+                    flush=True,
+                )
+        caches = []
+        if args.cache_compare:
+            checkpoints = [s for s in args.adapter or [] if s.startswith("checkpoint:")]
+            if not checkpoints:
+                raise ValueError("--cache-compare needs at least one --adapter checkpoint:DIR")
+            for spec in checkpoints:
+                speedup = cache_speedup(world, spec, config, args.repeats)
+                caches.append(speedup.to_dict())
+                print(
+                    f"{'state cache':>20}: {speedup.speedup:.1f}x ({speedup.recomputed_seconds:.2f}"
+                    f" s recomputed, {speedup.cached_seconds:.2f} s cached; k = {args.k}, "
+                    f"{args.n_users:,} users; per-user tables "
+                    f"{'identical' if speedup.identical else 'DIFFER'}) {spec}",
                     flush=True,
                 )
         protection = None
@@ -242,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": package_versions(),
         "results": results,
         "history_protection": protection,
+        "state_cache": caches,
         "intervals": intervals,
         "training": training,
         "ml1m_training": ml1m,

@@ -8,12 +8,15 @@ before and at the fork, plus one per branch and horizon step after it
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from recommenders import RecommenderAdapter
+from recommenders.devices import DEFAULT_CACHE_BYTES
 from simulator.bootstrap import relative_change_ci, scipy_interval
 from simulator.responsiveness.simulated import ResponsivenessConfig, measure_responsiveness
 from simulator.world import AnyWorld
@@ -40,15 +43,18 @@ class ProtocolThroughput:
 def protocol_throughput(
     world: AnyWorld,
     name: str,
-    adapter: RecommenderAdapter,
+    make_adapter: Callable[[], RecommenderAdapter],
     config: ResponsivenessConfig,
     repeats: int = 3,
 ) -> ProtocolThroughput:
-    """Time the whole protocol (simulation, fork, bootstrap excluded) ``repeats`` times."""
+    """Time the whole protocol (simulation, fork, bootstrap excluded) ``repeats`` times,
+    each on a fresh ``make_adapter()`` (a state cache kept from an earlier run would serve
+    every history of the next one)."""
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     best = None
     for _ in range(repeats):
+        adapter = make_adapter()
         run = measure_responsiveness(world, adapter, config, name=name, summary=False)
         if best is None or run.wall_seconds < best.wall_seconds:
             best = run
@@ -107,4 +113,57 @@ def interval_timing(
         scipy_seconds = time.perf_counter() - start
     return IntervalTiming(
         n_users, n_resamples, wall, cpu, scipy_seconds, result.ci_low, result.ci_high
+    )
+
+
+@dataclass(frozen=True)
+class CacheSpeedup:
+    """A checkpoint's protocol run with its prefix state cache and with full recomputation,
+    in ``pairs`` alternating pairs: median seconds of each and the median of the pairs'
+    ratios (recomputed / cached); ``identical``: every run's per-user table was the same."""
+
+    adapter: str
+    n_users: int
+    k: int
+    pairs: int
+    cached_seconds: float
+    recomputed_seconds: float
+    speedup: float
+    identical: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def cache_speedup(
+    world: AnyWorld,
+    spec: str,
+    config: ResponsivenessConfig,
+    pairs: int = 3,
+    device: str = "cpu",
+) -> CacheSpeedup:
+    """Time ``spec`` (a ``checkpoint:`` adapter spec) with and without its state cache,
+    alternating, each run on a freshly loaded adapter; see :class:`CacheSpeedup`."""
+    from simulator.adapter_specs import build_adapter
+
+    if pairs < 1:
+        raise ValueError(f"pairs must be >= 1, got {pairs}")
+    seconds = {True: [], False: []}
+    tables = []
+    for _ in range(pairs):
+        for cached in (False, True):
+            adapter = build_adapter(spec, world, device, DEFAULT_CACHE_BYTES if cached else None)
+            run = measure_responsiveness(world, adapter, config, name=spec, summary=False)
+            seconds[cached].append(run.wall_seconds)
+            tables.append(run.per_user)
+    ratios = [r / c for r, c in zip(seconds[False], seconds[True], strict=True)]
+    return CacheSpeedup(
+        spec,
+        config.n_users,
+        config.k,
+        pairs,
+        statistics.median(seconds[True]),
+        statistics.median(seconds[False]),
+        statistics.median(ratios),
+        all(table.equals(tables[0]) for table in tables[1:]),
     )

@@ -92,7 +92,7 @@ class TorchScoringAdapter(ScoringAdapter):
     """A :class:`ScoringAdapter` whose scores are a tensor: slates are made in torch.
 
     Subclasses implement :meth:`score_tensor`. ``recommend`` scores the batch in
-    chunks of ``batch_size`` rows; per chunk it checks for NaN, sets consumed items to
+    chunks of ``score_rows`` rows; per chunk it checks for NaN, sets consumed items to
     ``-inf`` (``exclude_consumed``) and takes the slate (:func:`top_k_tensor`) on the
     scores' device, and only the ``(rows, slate_size)`` slate goes back to numpy. The
     slates equal those of :class:`ScoringAdapter` on the same scores (float32 to
@@ -100,7 +100,10 @@ class TorchScoringAdapter(ScoringAdapter):
     float64 scores, for callers of the numpy contract.
     """
 
-    batch_size: int = 2048
+    score_rows: int = 256
+    """Rows scored at once. Small enough for a chunk's scores (rows x catalogue, float32)
+    to stay in the CPU's cache between the scoring and the top-k that reads them back:
+    256 rows x 5,000 items took half the time of 2,048 rows in one pass."""
 
     @abc.abstractmethod
     def score_tensor(self, batch: HistoryBatch) -> torch.Tensor:
@@ -111,7 +114,7 @@ class TorchScoringAdapter(ScoringAdapter):
         scores = np.empty((len(batch), self.n_items), np.float64)
         with torch.inference_mode():
             prepared = self._prepare(batch)
-            for rows, chunk in _chunks(batch, self.batch_size):
+            for rows, chunk in _chunks(batch, self.score_rows):
                 chunk_scores = self._chunk_scores(prepared, rows, chunk)
                 scores[rows] = chunk_scores.to(torch.float64).cpu().numpy()
         return scores
@@ -137,7 +140,7 @@ class TorchScoringAdapter(ScoringAdapter):
 
     def _recommend_into(self, out: np.ndarray, batch: HistoryBatch, k: int) -> None:
         prepared = self._prepare(batch)
-        chunks = _chunks(batch, self.batch_size)
+        chunks = _chunks(batch, self.score_rows)
         for rows, chunk in chunks:
             scores = self._checked_scores(prepared, rows, chunk)
             try:

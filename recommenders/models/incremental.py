@@ -13,8 +13,8 @@ the variant's transform and the ``max_len`` window), never by user or call,
 so a cached state is the state of that very input. Cached and recomputed
 states agree to float32 rounding (they are the same arithmetic in other
 kernel shapes); slates, which depend only on the order of scores, are equal
-unless two scores tie to within that rounding (see ``experiments/bench.py
---cache-check`` for real runs compared slate for slate).
+unless two scores tie to within that rounding (``experiments/bench.py
+--cache-compare`` compares whole runs user for user).
 
 Memory is bounded by ``max_bytes``: states live in blocks (one per call's
 new rows, each row holding its positions 0..max_len), least recently used
@@ -24,7 +24,7 @@ evicted prefix is recomputed when it is asked for again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -38,13 +38,14 @@ class _Block:
     """States of ``rows`` histories: ``states[name]`` is (rows, max_len + 1, *shape).
 
     ``frontier[r]`` positions of row r are valid; positions below it are never
-    written again, so every cached prefix of the row stays valid."""
+    written again, so every cached prefix of the row stays valid. ``live`` counts
+    the cache entries that point into the block."""
 
     states: dict[str, torch.Tensor]
     frontier: np.ndarray
     nbytes: int
     last_used: int
-    keys: set = field(default_factory=set)
+    live: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,6 @@ class PrefixStateCache:
             sum(b.nbytes for b in self._blocks.values()),
         )
 
-    def clear(self) -> None:
-        self._entries.clear()
-        self._blocks.clear()
-        self._superseded.clear()
-
     @property
     def row_bytes(self) -> int:
         """Bytes of one history's cached states (all ``max_len + 1`` positions)."""
@@ -112,6 +108,11 @@ class PrefixStateCache:
         """Most rows one :meth:`last_states` call should get: their new states (at most
         one block row each) then take at most half of ``max_bytes``."""
         return max(1, self.max_bytes // (2 * self._row_bytes))
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._blocks.clear()
+        self._superseded.clear()
 
     def finish(self) -> None:
         """End of a batch served by one or more :meth:`last_states` calls: forget the
@@ -141,32 +142,34 @@ class PrefixStateCache:
                 "model_window)"
             )
         events = _event_words(items, feedback, dwell)
-        event_bytes = events.itemsize * events.shape[2]
+        cut = -events.itemsize * events.shape[2]  # one event's bytes off the end
+        keys = [events[row, :length].tobytes() for row, length in enumerate(lengths.tolist())]
         hits, extend, compute = [], [], []
-        for row in range(n):
-            length = int(lengths[row])
-            key = events[row, :length].tobytes()
+        for row, key in enumerate(keys):
             entry = self._entries.get(key)
             if entry is not None:
-                hits.append((row, entry))
+                hits.append((row, *entry))
                 continue
-            prefix = self._entries.get(key[:-event_bytes]) if length else None
-            if prefix is not None:
-                extend.append((row, prefix, key))
-                self._superseded.append(key[:-event_bytes])
+            prefix = self._entries.get(key[:cut]) if key else None
+            if prefix is None:
+                compute.append(row)
             else:
-                compute.append((row, key))
+                extend.append((row, *prefix))
+                self._superseded.append(key[:cut])
         out = torch.empty(n, self.model.config.dim, device=self.device)
-        self._serve_hits(out, hits)
-        self._extend(out, extend, items, feedback, dwell, lengths)
-        self._compute(out, compute, items, feedback, dwell, lengths)
+        if hits:
+            self._serve_hits(out, np.array(hits, np.int64))
+        if extend:
+            self._extend(out, np.array(extend, np.int64), keys, items, feedback, dwell, lengths)
+        if compute:
+            self._compute(out, np.array(compute), keys, items, feedback, dwell, lengths)
         self._evict()
         self._hits += len(hits)
         self._extended += len(extend)
         self._computed += len(compute)
         return out
 
-    def _tensor(self, array, dtype):
+    def _tensor(self, array, dtype=torch.long):
         return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=self.device)
 
     def _new_block(self, rows: int) -> tuple[int, _Block]:
@@ -182,116 +185,114 @@ class PrefixStateCache:
         self._blocks[block_id] = block
         return block_id, block
 
-    def _register(self, key: bytes, block_id: int, brow: int, length: int) -> None:
-        self._drop(key)
-        self._entries[key] = (block_id, brow, length)
-        self._blocks[block_id].keys.add(key)
+    def _register(self, keys: list[bytes], block_id: int, brows, lengths) -> None:
+        for key in keys:
+            self._drop(key)
+        before = len(self._entries)
+        entries = zip([block_id] * len(keys), brows.tolist(), lengths.tolist(), strict=True)
+        self._entries.update(zip(keys, entries, strict=True))
+        # Equal histories in one call share one entry.
+        self._blocks[block_id].live += len(self._entries) - before
 
     def _drop(self, key: bytes) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None and entry[0] in self._blocks:
-            self._blocks[entry[0]].keys.discard(key)
+            self._blocks[entry[0]].live -= 1
 
     def _evict(self) -> None:
-        """After a call: free blocks no entry points to, then least recently used ones
-        until the states fit in ``max_bytes``."""
-        for block_id in [b for b, block in self._blocks.items() if not block.keys]:
-            del self._blocks[block_id]
-        total = sum(b.nbytes for b in self._blocks.values())
+        """Free blocks no entry points to, then least recently used ones until the states
+        fit in ``max_bytes``."""
+        gone = {b for b, block in self._blocks.items() if block.live == 0}
+        total = sum(b.nbytes for i, b in self._blocks.items() if i not in gone)
         for block_id in sorted(self._blocks, key=lambda b: self._blocks[b].last_used):
             if total <= self.max_bytes:
                 break
-            block = self._blocks.pop(block_id)
-            for key in block.keys:
-                del self._entries[key]
-            total -= block.nbytes
+            if block_id not in gone:
+                gone.add(block_id)
+                total -= self._blocks[block_id].nbytes
+        if gone:
+            for block_id in gone:
+                del self._blocks[block_id]
+            self._entries = {k: e for k, e in self._entries.items() if e[0] not in gone}
 
-    def _serve_hits(self, out, hits) -> None:
-        """Rows whose whole history is cached: the stored state, gathered per block."""
-        by_block: dict[int, list] = {}
-        for row, (block_id, brow, length) in hits:
-            by_block.setdefault(block_id, []).append((row, brow, length))
-        for block_id, group in by_block.items():
+    def _serve_hits(self, out, hits: np.ndarray) -> None:
+        """Rows whose whole history is cached (row, block, block row, length): the stored
+        state, gathered per block."""
+        for block_id in np.unique(hits[:, 1]).tolist():
+            group = hits[hits[:, 1] == block_id]
             block = self._blocks[block_id]
             block.last_used = self._clock
-            rows, brows, at = (
-                self._tensor(column, torch.long) for column in zip(*group, strict=True)
-            )
-            out[rows] = block.states["out"][brows, at]
+            at = (self._tensor(group[:, 2]), self._tensor(group[:, 3]))
+            out[self._tensor(group[:, 0])] = block.states["out"][at]
 
-    def _compute(self, out, compute, items, feedback, dwell, lengths) -> None:
+    def _compute(self, out, rows: np.ndarray, keys, items, feedback, dwell, lengths) -> None:
         """Rows without a cached prefix: every position from BOS, into one new block."""
-        if not compute:
-            return
-        rows = np.array([row for row, _ in compute])
         width = int(lengths[rows].max())
         block_id, block = self._new_block(len(rows))
-        row_lengths = self._tensor(lengths[rows], torch.long)
+        row_lengths = self._tensor(lengths[rows])
         self.model.prefill(
             block.states,
-            self._tensor(items[rows, :width], torch.long),
-            self._tensor(feedback[rows, :width], torch.long),
+            self._tensor(items[rows, :width]),
+            self._tensor(feedback[rows, :width]),
             self._tensor(dwell[rows, :width], torch.float32),
             row_lengths,
         )
         block.frontier[:] = lengths[rows] + 1
-        brows = torch.arange(len(rows), device=self.device)
-        out[self._tensor(rows, torch.long)] = block.states["out"][brows, row_lengths]
-        for brow, (_, key) in enumerate(compute):
-            self._register(key, block_id, brow, int(lengths[rows[brow]]))
+        brows = np.arange(len(rows))
+        out[self._tensor(rows)] = block.states["out"][self._tensor(brows), row_lengths]
+        self._register([keys[r] for r in rows.tolist()], block_id, brows, lengths[rows])
 
-    def _extend(self, out, extend, items, feedback, dwell, lengths) -> None:
-        """Rows one event past a cached prefix: one step each, in the prefix's block row
-        when nothing was written past the prefix there, else in a copy of it."""
-        if not extend:
-            return
-        claimed: set[tuple[int, int]] = set()
-        in_place: dict[int, list] = {}
-        copies = []
-        for row, (block_id, brow, length), key in extend:
+    def _extend(self, out, extend: np.ndarray, keys, items, feedback, dwell, lengths) -> None:
+        """Rows one event past a cached prefix (row, block, block row, prefix length): one
+        step each, in the prefix's block row when nothing was written past the prefix
+        there (the first such row), else in a copy of it (a fork: branches extend one
+        prefix by different events)."""
+        in_place = np.zeros(len(extend), bool)
+        for block_id in np.unique(extend[:, 1]).tolist():
+            mine = np.flatnonzero(extend[:, 1] == block_id)
             block = self._blocks[block_id]
             block.last_used = self._clock
-            if block.frontier[brow] == length + 1 and (block_id, brow) not in claimed:
-                claimed.add((block_id, brow))
-                in_place.setdefault(block_id, []).append((row, brow, key))
-            else:
-                copies.append((row, block_id, brow, length, key))
-        if copies:
-            # A fork: branches extend one prefix by different events.
+            brows = extend[mine, 2]
+            first = np.zeros(len(mine), bool)
+            first[np.unique(brows, return_index=True)[1]] = True
+            in_place[mine] = first & (block.frontier[brows] == extend[mine, 3] + 1)
+        groups = [
+            (b, np.flatnonzero(in_place & (extend[:, 1] == b)))
+            for b in np.unique(extend[in_place, 1]).tolist()
+        ]
+        copies = np.flatnonzero(~in_place)
+        if len(copies):
             copy_id, copy = self._new_block(len(copies))
-            for source_id in {c[1] for c in copies}:
-                picked = [i for i, c in enumerate(copies) if c[1] == source_id]
-                source = self._blocks[source_id]
-                src_rows = torch.as_tensor([copies[i][2] for i in picked], device=self.device)
-                dst_rows = torch.as_tensor(picked, device=self.device)
+            for source_id in np.unique(extend[copies, 1]).tolist():
+                picked = np.flatnonzero(extend[copies, 1] == source_id)
+                source = self._blocks[source_id].states
                 for name, tensor in copy.states.items():
-                    tensor[dst_rows] = source.states[name][src_rows]
-            copy.frontier[:] = [c[3] + 1 for c in copies]
-            in_place[copy_id] = [(c[0], i, c[4]) for i, c in enumerate(copies)]
-        for block_id, group in in_place.items():
+                    tensor[self._tensor(picked)] = source[name][
+                        self._tensor(extend[copies[picked], 2])
+                    ]
+            copy.frontier[:] = extend[copies, 3] + 1
+            extend = extend.copy()
+            extend[copies, 1], extend[copies, 2] = copy_id, np.arange(len(copies))
+            groups.append((copy_id, copies))
+        for block_id, members in groups:
             block = self._blocks[block_id]
-            rows = np.array([g[0] for g in group])
-            brows = np.array([g[1] for g in group])
+            rows, brows = extend[members, 0], extend[members, 2]
             contiguous = bool(np.all(np.diff(brows) == 1))
             selected = (
-                slice(int(brows[0]), int(brows[-1]) + 1)
-                if contiguous
-                else self._tensor(brows, torch.long)
+                slice(int(brows[0]), int(brows[-1]) + 1) if contiguous else self._tensor(brows)
             )
             new = lengths[rows]
             last = new - 1
-            states = self.model.extend(
+            out[self._tensor(rows)] = self.model.extend(
                 block.states,
                 selected,
-                self._tensor(new, torch.long),
-                self._tensor(items[rows, last], torch.long),
-                self._tensor(feedback[rows, last], torch.long),
+                self._tensor(new),
+                self._tensor(items[rows, last]),
+                self._tensor(feedback[rows, last]),
                 self._tensor(dwell[rows, last], torch.float32),
             )
-            out[self._tensor(rows, torch.long)] = states
             block.frontier[brows] = new + 1
-            for (_, brow, key), length in zip(group, new, strict=True):
-                self._register(key, block_id, int(brow), int(length))
+            self._register([keys[r] for r in rows.tolist()], block_id, brows, new)
 
 
 def _event_words(items, feedback, dwell) -> np.ndarray:

@@ -41,7 +41,7 @@ class Both(TorchScoringAdapter):
 
     def __init__(self, scores: np.ndarray, exclude_consumed: bool = True, batch_size: int = 2):
         super().__init__(scores.shape[1], exclude_consumed)
-        self.scores, self.batch_size = scores, batch_size
+        self.scores, self.score_rows = scores, batch_size
 
     def score_tensor(self, batch: HistoryBatch) -> torch.Tensor:
         rows = batch.lengths  # each history's length says which row of scores it gets
