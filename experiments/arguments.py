@@ -121,3 +121,127 @@ def add_serving_arguments(parser: argparse.ArgumentParser) -> None:
 def cache_bytes(args: argparse.Namespace) -> int | None:
     """The state cache bound :func:`add_serving_arguments` parsed; None for ``--no-cache``."""
     return None if args.no_cache else args.cache_mib * 2**20
+
+
+def positive(text: str) -> int:
+    """A whole number >= 1 (a count of shards or workers)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def shard(text: str) -> str:
+    """``I/N``, the I-th of N shards (1-based); checked here, parsed by ``shard_count``."""
+    from simulator.shards import ShardPlanError, parse_shard
+
+    try:
+        parse_shard(text)
+    except ShardPlanError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--shard ")) from None
+    return text
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into ``SystemExit(143)``, so that a killed run unwinds like Ctrl-C:
+    temporary files are removed and worker processes or a local Ray are stopped."""
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--executor``, ``--workers``, ``--ray-address``: where the run's ``what`` (its
+    independent parts) run (simulator.executors)."""
+    parser.add_argument(
+        "--executor",
+        choices=("local", "processes", "ray"),
+        default="local",
+        help=f"where {what} run: this process, --workers local processes, or Ray tasks "
+        "(pip install -e '.[ray]')",
+    )
+    parser.add_argument(
+        "--workers", type=positive, default=1, help="parallel workers of --executor processes/ray"
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="a running Ray cluster (e.g. ray://head:10001 or auto); default: a local Ray "
+        "with --workers CPUs, started and stopped by the command",
+    )
+
+
+def add_shard_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--shards``, ``--shard``, ``--executor``, ``--workers``, ``--ray-address``: a run
+    split into user shards (simulator.responsiveness.shards), resumable, on an executor
+    (simulator.executors)."""
+    parser.add_argument(
+        "--shards",
+        type=positive,
+        metavar="N",
+        help="split the users into N contiguous shards, each written to --out/shards/ when "
+        "it finishes; a rerun measures only the missing shards, then merges (the results "
+        "of one unsharded run). Default: 1, or 4 per worker with --executor processes/ray",
+    )
+    parser.add_argument(
+        "--shard",
+        type=shard,
+        metavar="I/N",
+        help="measure only shard I of N (1-based), e.g. on one machine of several; the "
+        "results are written when all N are in --out/shards/",
+    )
+    add_executor_arguments(parser, "shards")
+
+
+def is_sharded(args: argparse.Namespace) -> bool:
+    """Whether the run goes through shards: more than one, one of several, or any
+    executor option (so that a misplaced ``--workers`` is an error, not ignored)."""
+    return (
+        shard_count(args) > 1
+        or args.shard is not None
+        or args.executor != "local"
+        or args.workers != 1
+        or args.ray_address is not None
+    )
+
+
+def shard_count(args: argparse.Namespace) -> int:
+    """The run's shard count: ``--shard I/N``'s N, ``--shards``, or its default."""
+    if args.shard is not None:
+        return int(args.shard.partition("/")[2])
+    if args.shards is not None:
+        return args.shards
+    return 1 if args.executor == "local" else max(1, min(4 * args.workers, args.n_users))
+
+
+def shard_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of a sharded run (``measure_in_shards``,
+    ``live_ab_in_shards``) from the command line: shard count, executor, ``--shard``,
+    world file, device, cache and ``--overwrite``; one-line errors for bad ones."""
+    from simulator.executors import make_executor
+    from simulator.shards import parse_shard
+
+    return {
+        "n_shards": shard_count(args),
+        "executor": make_executor(args.executor, args.workers, args.ray_address),
+        "only": parse_shard(args.shard)[0] if args.shard else None,
+        "world_file": args.world,
+        "device": args.device,
+        "cache_bytes": cache_bytes(args),
+        "overwrite": args.overwrite,
+    }
+
+
+def report_shards(done, args: argparse.Namespace) -> None:
+    """One stderr line: shards measured now, kept from an earlier run, where, how long."""
+    print(
+        f"shards: {len(done.measured)} measured, {len(done.kept)} kept from an earlier run "
+        f"({args.executor}, {args.workers} worker(s), {done.wall_seconds:.1f} s)",
+        file=sys.stderr,
+    )

@@ -17,7 +17,9 @@ is timed at those population sizes (simulator.throughput.interval_timing), besid
 scipy.stats.bootstrap on the same resamples where that finishes (up to 20,000 users).
 With --cache-compare every checkpoint:DIR adapter (trained on --world) is timed with
 its prefix state cache and with full recomputation, in alternating pairs, and the
-per-user tables of all those runs are compared.
+per-user tables of all those runs are compared. With --workers 1 2 the --adapter specs
+are measured in shards on --executor (Ray by default) with 1 and with 2 workers, and
+the merged per-user tables are compared.
 """
 
 from __future__ import annotations
@@ -45,7 +47,12 @@ from simulator.adapter_specs import build_adapter
 from simulator.engine.service import RecommenderService
 from simulator.logs import LogConfig, make_logs
 from simulator.records import package_versions
-from simulator.throughput import cache_speedup, interval_timing, protocol_throughput
+from simulator.throughput import (
+    cache_speedup,
+    interval_timing,
+    protocol_throughput,
+    worker_scaling,
+)
 from simulator.world import load_world
 
 DEFAULT_ADAPTERS = ("popularity", "filter:popularity", "random", "itemknn")
@@ -132,6 +139,24 @@ def main(argv: list[str] | None = None) -> int:
         f"(no value: {' '.join(f'{n:,}' for n in CI_USERS)}); scipy's bootstrap on the "
         "same resamples is timed beside it up to 20,000 users",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="also time a sharded run of the --adapter specs on --executor with each of these "
+        "worker counts (e.g. 1 2), in --repeats alternating rounds, and check that every "
+        "count merges to the same per-user table",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("processes", "ray"),
+        default="ray",
+        help="executor of --workers (default ray: a local Ray per run)",
+    )
+    parser.add_argument(
+        "--shards", type=int, default=8, help="shards of the --workers runs (default 8)"
+    )
     parser.add_argument("--device", default="cpu", help="device of the training benchmark")
     parser.add_argument(
         "--training-batches", type=int, default=20, help="timed training batches (default 20)"
@@ -196,6 +221,28 @@ def main(argv: list[str] | None = None) -> int:
                     f" s recomputed, {speedup.cached_seconds:.2f} s cached; k = {args.k}, "
                     f"{args.n_users:,} users; per-user tables "
                     f"{'identical' if speedup.identical else 'DIFFER'}) {spec}",
+                    flush=True,
+                )
+        scaling = None
+        if args.workers:
+            specs = args.adapter or list(DEFAULT_ADAPTERS)
+            scaling = worker_scaling(
+                world,
+                {spec: spec for spec in specs},
+                config,
+                args.executor,
+                tuple(args.workers),
+                args.shards,
+                args.repeats,
+            )
+            for count, secs, ratio in zip(
+                scaling.workers, scaling.seconds, scaling.speedup, strict=True
+            ):
+                print(
+                    f"{args.executor + ' workers':>20}: {count} -> {secs:.2f} s, {ratio:.2f}x "
+                    f"the first ({args.shards} shards, {args.n_users:,} users, k = {args.k}; "
+                    f"per-user tables {'identical' if scaling.identical else 'DIFFER'}) "
+                    f"{' '.join(specs)}",
                     flush=True,
                 )
         protection = None
@@ -281,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "history_protection": protection,
         "state_cache": caches,
+        "worker_scaling": None if scaling is None else scaling.to_dict(),
         "intervals": intervals,
         "training": training,
         "ml1m_training": ml1m,

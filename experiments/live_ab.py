@@ -25,18 +25,27 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from experiments import published
 from experiments.arguments import (
     Parser,
     add_serving_arguments,
+    add_shard_arguments,
     cache_bytes,
+    exit_on_sigterm,
+    is_sharded,
     number,
+    report_shards,
     seed,
+    shard_count,
+    shard_options,
     threads,
 )
 from simulator import World
 from simulator.adapter_specs import WORLD_BUILTINS, build_adapter
 from simulator.live_ab.output import check_live_output_dir, format_summary, write_live_ab
+from simulator.live_ab.shards import live_ab_in_shards
 from simulator.live_ab.simulation import LiveABConfig, run_live_ab
 from simulator.world import load_world
 
@@ -86,6 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "sends many mid-sized batches, and on a shared machine 1 avoids oversubscription",
     )
     add_serving_arguments(parser)
+    add_shard_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -102,6 +112,28 @@ def parse_arms(values: list[str] | None) -> dict[str, str]:
             raise ValueError(f"arm {name!r} is named twice")
         arms[name] = spec
     return arms
+
+
+def run_sharded(args: argparse.Namespace, world, specs: dict, config: LiveABConfig):
+    """The test in user shards under --out/shards (resuming); None while shards are missing."""
+    with tqdm(
+        total=config.n_users * config.n_days * len(specs),
+        unit="user-day",
+        desc="live A/B",
+        disable=args.no_progress,
+        file=sys.stderr,
+    ) as bar:
+        done = live_ab_in_shards(
+            world,
+            specs,
+            config,
+            args.out / "shards",
+            **shard_options(args),
+            progress=bar.update,
+            reference=published.LIVE_AB,
+        )
+    report_shards(done, args)
+    return done.runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,16 +168,39 @@ def main(argv: list[str] | None = None) -> int:
             name: build_adapter(spec, world, args.device, cache_bytes(args))
             for name, spec in specs.items()
         }
-        result = run_live_ab(
-            world, arms, config, progress=not args.no_progress, reference=published.LIVE_AB
-        )
+        if is_sharded(args):
+            result = run_sharded(args, world, specs, config)
+            if result is None:
+                print(
+                    f"shard {args.shard} written to {args.out / 'shards'}; the results follow "
+                    f"when all {shard_count(args)} are there (rerun with --shards "
+                    f"{shard_count(args)} to run the rest and merge)"
+                )
+                return 0
+        else:
+            result = run_live_ab(
+                world, arms, config, progress=not args.no_progress, reference=published.LIVE_AB
+            )
         paths = write_live_ab(
             args.out,
             result,
             world,
             specs,
             # run_live_ab's wall time excludes loading the world and the models.
-            extra={"total_wall_seconds": time.perf_counter() - start},
+            extra={
+                "total_wall_seconds": time.perf_counter() - start,
+                **(
+                    {
+                        "shards": {
+                            "n_shards": shard_count(args),
+                            "executor": args.executor,
+                            "workers": args.workers,
+                        }
+                    }
+                    if is_sharded(args)
+                    else {}
+                ),
+            },
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -157,4 +212,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     sys.exit(main())

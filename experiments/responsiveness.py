@@ -22,7 +22,19 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from experiments.arguments import Parser, add_serving_arguments, cache_bytes, number, seed
+from experiments.arguments import (
+    Parser,
+    add_serving_arguments,
+    add_shard_arguments,
+    cache_bytes,
+    exit_on_sigterm,
+    is_sharded,
+    number,
+    report_shards,
+    seed,
+    shard_count,
+    shard_options,
+)
 from recommenders.validation import AdapterError
 from simulator import (
     DEFAULT_BRANCHES,
@@ -32,8 +44,9 @@ from simulator import (
     measure_responsiveness,
     total_user_steps,
 )
-from simulator.adapter_specs import WORLD_BUILTINS, build_adapter, build_named
+from simulator.adapter_specs import WORLD_BUILTINS, build_adapter, named_specs
 from simulator.responsiveness.output import check_output_dir, format_table, summary_table, write_run
+from simulator.responsiveness.shards import measure_in_shards
 from simulator.world import AnyWorld, load_world
 
 DEFAULT_ADAPTERS = ("popularity", "itemknn", "filter:popularity", "filter:itemknn")
@@ -110,6 +123,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     add_serving_arguments(parser)
+    add_shard_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -131,13 +145,29 @@ def world_of(args: argparse.Namespace) -> AnyWorld:
     return world
 
 
-def build_models(args: argparse.Namespace, world: AnyWorld) -> dict:
+def build_models(args: argparse.Namespace, world: AnyWorld) -> tuple[dict, dict]:
+    """Adapters by name, and the spec each was built from."""
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
 
     def build(spec: str):
         return build_adapter(spec, world, args.device, cache_bytes(args))
 
-    return build_named(specs or [], args.checkpoint, build)
+    return named_specs(specs or [], args.checkpoint, build)
+
+
+def measure_sharded(args, config, world, specs, bar, ci_bar) -> list | None:
+    """The run in shards (resuming); the merged runs, or None while shards are missing."""
+    done = measure_in_shards(
+        world,
+        specs,
+        config,
+        args.out / "shards",
+        **shard_options(args),
+        progress=bar.update,
+        on_interval=ci_bar.update,
+    )
+    report_shards(done, args)
+    return done.runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
         world = world_of(args)
         config.check_world(world)
-        models = build_models(args, world)
+        models, specs = build_models(args, world)
+        sharded = is_sharded(args)
         start = time.perf_counter()
         runs = []
         with (
@@ -188,7 +219,16 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             ) as ci_bar,
         ):
-            for name, adapter in models.items():
+            if sharded:
+                runs = measure_sharded(args, config, world, specs, bar, ci_bar)
+                if runs is None:
+                    print(
+                        f"shard {args.shard} written to {args.out / 'shards'}; the results "
+                        f"follow when all {args.shard.split('/')[1]} are there (rerun with "
+                        "--shards N to measure the rest and merge)"
+                    )
+                    return 0
+            for name, adapter in models.items() if not sharded else ():
                 try:
                     runs.append(
                         measure_responsiveness(
@@ -202,9 +242,14 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 except AdapterError as failure:
                     raise MeasuredBefore(failure, name, runs) from None
-        paths = write_run(
-            args.out, runs, config, world, extra={"wall_seconds": time.perf_counter() - start}
-        )
+        extra = {"wall_seconds": time.perf_counter() - start}
+        if sharded:
+            extra["shards"] = {
+                "n_shards": shard_count(args),
+                "executor": args.executor,
+                "workers": args.workers,
+            }
+        paths = write_run(args.out, runs, config, world, extra=extra)
     except MeasuredBefore as stopped:
         # The models measured before the failing one keep their results, marked partial.
         if stopped.runs:
@@ -224,4 +269,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     sys.exit(main())

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from experiments.arguments import Parser
+from experiments.arguments import Parser, add_executor_arguments, exit_on_sigterm
 from experiments.paper.fig3b import StudyProgress, run_fig3b_study
 from experiments.paper.gradients import write_gradient_study
 from experiments.paper.live_ab import run_live_ab_study
@@ -45,6 +45,7 @@ from experiments.paper.study import (
 )
 from recommenders.atomic import atomic_write_text
 from recommenders.sequences import LogError
+from simulator.executors import make_executor
 from simulator.live_ab.output import format_summary
 from simulator.responsiveness.simulated import total_user_steps
 
@@ -98,6 +99,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(repeatable: the main run first, then other training seeds; default: "
         f"{DEFAULT_ML1M} and {DEFAULT_ML1M}-seed* where they exist; not with --quick)",
     )
+    add_executor_arguments(parser, "the Fig. 3b study's seeds")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser.parse_args(argv)
 
@@ -203,6 +205,7 @@ def run_fig3b(preset: ReportPreset, out: Path, args, bars: Bars) -> None:
                 measure=measure.update,
                 stage=bars.stage,
             ),
+            executor=make_executor(args.executor, args.workers, args.ray_address),
         )
     bars.close()
     first = result.table[
@@ -312,4 +315,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     sys.exit(main())

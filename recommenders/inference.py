@@ -44,8 +44,13 @@ def model_window(variant: Variant, items, feedback, dwell, lengths, max_len: int
         items, feedback, dwell, lengths = drop_events(
             items, feedback, dwell, lengths, int(Feedback.DISLIKE)
         )
+    longer = lengths > max_len
+    if not longer.any():
+        # Every history fits: the window is the batch without its empty columns.
+        width = int(lengths.max()) if len(lengths) else 0
+        return (items[:, :width], feedback[:, :width], dwell[:, :width], lengths), longer
     window = recent_events(items, feedback, dwell, lengths, max_len)
-    return window, lengths > max_len
+    return window, longer
 
 
 def model_inputs(variant: Variant, items, feedback, dwell, lengths, max_len: int, device):
@@ -56,13 +61,24 @@ def model_inputs(variant: Variant, items, feedback, dwell, lengths, max_len: int
     return as_tensors(items, feedback, dwell, lengths, device)
 
 
+def as_tensor(array: np.ndarray, dtype: torch.dtype, device) -> torch.Tensor:
+    """``array`` as a tensor, sharing its memory where torch may write to it.
+
+    A read-only array (a history batch's) is copied: a tensor sharing it could be
+    written through, which torch warns about and numpy forbids.
+    """
+    if isinstance(array, np.ndarray) and not array.flags.writeable:
+        return torch.tensor(array, dtype=dtype, device=device)
+    return torch.as_tensor(array, dtype=dtype, device=device)
+
+
 def as_tensors(items, feedback, dwell, lengths, device):
     """Numpy model inputs as the tensors ``model.forward`` takes (long, long, float32, long)."""
     return (
-        torch.as_tensor(items, dtype=torch.long, device=device),
-        torch.as_tensor(feedback, dtype=torch.long, device=device),
-        torch.as_tensor(dwell, dtype=torch.float32, device=device),
-        torch.as_tensor(lengths, dtype=torch.long, device=device),
+        as_tensor(items, torch.long, device),
+        as_tensor(feedback, torch.long, device),
+        as_tensor(dwell, torch.float32, device),
+        as_tensor(lengths, torch.long, device),
     )
 
 

@@ -227,10 +227,21 @@ def build_named(
 
     Raises a one-line ValueError when two of them would share a name.
     """
+    return named_specs(specs, checkpoints, build)[0]
+
+
+def named_specs(
+    specs: list[str], checkpoints: list, build: Callable[[str], RecommenderAdapter]
+) -> tuple[dict[str, RecommenderAdapter], dict[str, str]]:
+    """:func:`build_named`'s adapters, and the spec each name was built from (what a
+    worker process needs to build the same adapter)."""
     models = {spec: build(spec) for spec in specs}
+    built = {spec: spec for spec in specs}
     for path in checkpoints:
-        adapter = build(f"checkpoint:{path}")
+        spec = f"checkpoint:{path}"
+        adapter = build(spec)
         models[adapter.name] = adapter
+        built[adapter.name] = spec
     if len(models) != len(specs) + len(checkpoints):
         raise ValueError("each --adapter / --checkpoint may be named only once")
-    return models
+    return models, built

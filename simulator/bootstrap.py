@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = [
     "RelativeChange",
@@ -65,11 +65,6 @@ _MAX_BATCH_ELEMENTS = 2**22
 _PARALLEL_USERS = 50_000
 """From this many users on, resamples are evaluated in worker threads (below,
 a resample is too small a task for a thread hand-off to pay)."""
-
-# scipy >= 1.15 renamed random_state to rng (SPEC 7); both give the same
-# stream for a Generator, so pick whichever this scipy has to avoid a
-# deprecation warning on newer versions without breaking scipy 1.11.
-_RNG_KWARG = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
 
 
 @dataclass(frozen=True)
@@ -225,7 +220,7 @@ def scipy_interval(a: np.ndarray, b: np.ndarray, n_resamples: int, seed: int, me
     """``scipy.stats.bootstrap``'s result for the same statistic, resamples and batches
     as :func:`relative_change_ci`: the reference it is tested and timed against (its
     BCa jackknife is O(n**2))."""
-    return stats.bootstrap(
+    return _scipy_bootstrap(
         (a, b),
         _relative_change,
         n_resamples=n_resamples,
@@ -233,8 +228,20 @@ def scipy_interval(a: np.ndarray, b: np.ndarray, n_resamples: int, seed: int, me
         vectorized=True,
         paired=True,
         method=method,
-        **{_RNG_KWARG: np.random.default_rng(seed)},
+        seed=seed,
     )
+
+
+def _scipy_bootstrap(data: tuple, statistic, seed: int, **options):
+    """``scipy.stats.bootstrap(data, statistic, **options)`` on ``default_rng(seed)``."""
+    # Imported here: scipy.stats takes longer to import than a small run takes to measure.
+    from scipy import stats
+
+    # scipy >= 1.15 renamed random_state to rng (SPEC 7); both give the same stream
+    # for a Generator, so pick whichever this scipy has to avoid a deprecation
+    # warning on newer versions without breaking scipy 1.11.
+    rng = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
+    return stats.bootstrap(data, statistic, **options, **{rng: np.random.default_rng(seed)})
 
 
 def jackknife_acceleration(a: np.ndarray, b: np.ndarray) -> float:
@@ -451,12 +458,12 @@ def mean_difference_ci(
     mean = float(diff.mean())
     if np.all(diff == diff[0]):
         return mean, mean, mean
-    result = stats.bootstrap(
+    result = _scipy_bootstrap(
         (diff,),
         np.mean,
+        seed,
         confidence_level=confidence,
         n_resamples=n_resamples,
         method="BCa",
-        **{_RNG_KWARG: np.random.default_rng(seed)},
     )
     return mean, float(result.confidence_interval.low), float(result.confidence_interval.high)

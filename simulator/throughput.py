@@ -167,3 +167,80 @@ def cache_speedup(
         statistics.median(ratios),
         all(table.equals(tables[0]) for table in tables[1:]),
     )
+
+
+@dataclass(frozen=True)
+class WorkerScaling:
+    """A sharded run on ``executor`` with each worker count of ``workers``, in
+    alternating rounds: median wall seconds per count (start-up of the workers
+    included), the speed-up of each count over the first, and whether every run
+    merged to the per-user table of the first."""
+
+    executor: str
+    adapters: list[str]
+    n_users: int
+    k: int
+    n_shards: int
+    rounds: int
+    workers: list[int]
+    seconds: list[float]
+    speedup: list[float]
+    identical: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def worker_scaling(
+    world: AnyWorld,
+    specs: dict[str, str],
+    config: ResponsivenessConfig,
+    executor: str = "ray",
+    workers: tuple[int, ...] = (1, 2),
+    n_shards: int = 8,
+    rounds: int = 1,
+) -> WorkerScaling:
+    """Time :func:`simulator.responsiveness.shards.measure_in_shards` of ``specs`` (name ->
+    adapter spec) on ``executor`` with each count of ``workers``; see :class:`WorkerScaling`.
+    Shards go to a temporary folder, fresh for every run (nothing is resumed)."""
+    import tempfile
+    from pathlib import Path
+
+    from simulator.executors import make_executor
+    from simulator.responsiveness.shards import measure_in_shards
+
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    seconds: dict[int, list[float]] = {w: [] for w in workers}
+    tables = []
+    with tempfile.TemporaryDirectory(prefix="worker-scaling-") as scratch:
+        world_file = Path(scratch) / "world.npz"
+        world.save(world_file)
+        for round_ in range(rounds):
+            for count in workers:
+                folder = Path(scratch) / f"run-{round_}-{count}"
+                start = time.perf_counter()
+                done = measure_in_shards(
+                    world,
+                    specs,
+                    config,
+                    folder,
+                    n_shards,
+                    make_executor(executor, count),
+                    world_file=world_file,
+                )
+                seconds[count].append(time.perf_counter() - start)
+                tables.append([run.per_user for run in done.runs])
+    medians = [statistics.median(seconds[w]) for w in workers]
+    return WorkerScaling(
+        executor,
+        list(specs.values()),
+        config.n_users,
+        config.k,
+        n_shards,
+        rounds,
+        list(workers),
+        medians,
+        [medians[0] / m for m in medians],
+        all(all(a.equals(b) for a, b in zip(run, tables[0], strict=True)) for run in tables[1:]),
+    )

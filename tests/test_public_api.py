@@ -34,7 +34,7 @@ def readme_commands() -> dict[str, set[str]]:
     text = (ROOT / "README.md").read_text().replace("\\\n", " ")
     options: dict[str, set[str]] = {}
     for line in text.splitlines():
-        for match in re.finditer(r"experiments/(\w+)\.py((?:\s+[^\s|&;`]+)*)", line):
+        for match in re.finditer(r"(?<![\w/])experiments/(\w+)\.py((?:\s+[^\s|&;`]+)*)", line):
             found = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", match.group(2)))
             options.setdefault(match.group(1), set()).update(found)
     return options

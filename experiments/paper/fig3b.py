@@ -48,7 +48,7 @@ from experiments.paper.study import (
 from recommenders.atomic import atomic_write_csv
 from simulator.records import package_versions
 from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
-from simulator.responsiveness.simulated import summarize
+from simulator.responsiveness.simulated import summarize, total_user_steps
 
 
 @dataclass(frozen=True)
@@ -69,32 +69,105 @@ class StudyProgress:
     stage: Callable[[str], object] | None = None  # a stage starts
 
 
+@dataclass(frozen=True)
+class SeedTask:
+    """One seed of the study (world, logs, training, measurement), self-contained so
+    that a worker process or a Ray task can run it; ``threads`` caps torch's threads."""
+
+    config: StudyConfig
+    seed: int
+    folder: Path
+    overwrite: bool = False
+    device: str = "cpu"
+    threads: int | None = None
+    steps: int = 0
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    seed: int
+    fingerprint: str
+    seconds: dict
+    summary: pd.DataFrame
+    users: pd.DataFrame
+    models: pd.DataFrame
+    stamp: dict
+
+
+def run_seed(task: SeedTask, progress: StudyProgress | None = None) -> SeedResult:
+    """Steps 1-3 for one seed, reusing what is current in its folder."""
+    progress = progress if isinstance(progress, StudyProgress) else StudyProgress()
+    if task.threads is not None:
+        import torch
+
+        torch.set_num_threads(task.threads)
+    seed = task.seed
+    _stage(progress, f"seed {seed}: world, logs and training")
+    epoch = None if progress.epoch is None else (lambda n, r: progress.epoch(seed, n, r))
+    run = prepare_world(task.config, seed, task.folder, task.overwrite, epoch)
+    seconds = {f"seed-{seed}:{k}": v for k, v in run.seconds.items()}
+    _stage(progress, f"seed {seed}: responsiveness")
+    summary, users, measured = _measure_cached(run, task.config, task.device, progress.measure)
+    seconds.update({f"seed-{seed}:{k}": v for k, v in measured.items()})
+    return SeedResult(
+        seed,
+        run.world.fingerprint,
+        seconds,
+        summary,
+        users,
+        checkpoint_metrics(run),
+        measure_stamp(run, task.config),
+    )
+
+
 def run_fig3b_study(
     config: StudyConfig,
     out: Path,
     overwrite: bool = False,
     device: str = "cpu",
     progress: StudyProgress | None = None,
+    executor=None,
 ) -> Fig3bResult:
-    """Prepare, train and measure every seed (reusing what is current), then aggregate."""
+    """Prepare, train and measure every seed (reusing what is current), then aggregate.
+
+    ``executor`` (:mod:`simulator.executors`; default: this process) runs the seeds;
+    elsewhere than in this process each seed reports only when it is done, and each
+    worker gets an equal share of this machine's cores as torch threads.
+    """
+    from simulator.executors import LocalExecutor
+    from simulator.shards import shard_threads
+
     progress = progress or StudyProgress()
+    executor = executor or LocalExecutor()
     out.mkdir(parents=True, exist_ok=True)
-    summaries, per_user, models, stamps = [], [], [], []
+    local = isinstance(executor, LocalExecutor)
+    steps = total_user_steps(config.measure) * (len(config.variants) + config.filter_baseline)
+    tasks = [
+        SeedTask(
+            config,
+            seed,
+            out / f"seed-{seed}",
+            overwrite,
+            device,
+            None if local else shard_threads(executor.workers),
+            steps,
+        )
+        for seed in config.seeds
+    ]
+    if local:
+        done = [run_seed(task, progress) for task in tasks]
+    else:
+        done = list(executor.run(run_seed, tasks, progress.measure))
+    by_seed = {result.seed: result for result in done}
+    results = [by_seed[seed] for seed in config.seeds]  # in seed order, wherever they ran
+    summaries = [r.summary for r in results]
+    per_user = [r.users for r in results]
+    models = [r.models for r in results]
+    stamps = [r.stamp for r in results]
+    fingerprints = {r.seed: r.fingerprint for r in results}
     seconds: dict[str, float] = {}
-    fingerprints = {}
-    for seed in config.seeds:
-        _stage(progress, f"seed {seed}: world, logs and training")
-        epoch = None if progress.epoch is None else (lambda n, r, s=seed: progress.epoch(s, n, r))
-        run = prepare_world(config, seed, out / f"seed-{seed}", overwrite, epoch)
-        fingerprints[seed] = run.world.fingerprint
-        seconds.update({f"seed-{seed}:{k}": v for k, v in run.seconds.items()})
-        _stage(progress, f"seed {seed}: responsiveness")
-        summary, users, measured = _measure_cached(run, config, device, progress.measure)
-        stamps.append(measure_stamp(run, config))
-        seconds.update({f"seed-{seed}:{k}": v for k, v in measured.items()})
-        summaries.append(summary)
-        per_user.append(users)
-        models.append(checkpoint_metrics(run))
+    for r in results:
+        seconds.update(r.seconds)
     _stage(progress, "all seeds pooled")
     pooled = _pooled_cached(out, per_user, config, stamps)
     table = pd.concat([*summaries, pooled], ignore_index=True)

@@ -19,6 +19,7 @@ import torch
 
 from recommenders.adapter import ScoringAdapter
 from recommenders.history import History, HistoryBatch
+from recommenders.inference import as_tensor
 from recommenders.validation import InvalidScoresError, SlateSizeError
 
 
@@ -179,18 +180,22 @@ class TorchScoringAdapter(ScoringAdapter):
 
     def _slates(self, scores: torch.Tensor, batch: HistoryBatch, k: int, first_row: int):
         if self.exclude_consumed and batch.width:
-            rows, cols = np.nonzero(batch.mask)
-            consumed = (
-                torch.as_tensor(rows, device=scores.device),
-                torch.as_tensor(batch.items[rows, cols], device=scores.device),
-            )
+            # Padding points at each row's first item (a consumed one, excluded anyway),
+            # so one scatter over the padded array excludes everything; an empty row
+            # points at item 0 and is restored after.
+            items = as_tensor(batch.items, torch.long, scores.device)
+            lengths = as_tensor(batch.lengths, torch.long, scores.device)
+            real = torch.arange(batch.width, device=scores.device) < lengths[:, None]
+            consumed = torch.where(real, items, items[:, :1].clamp(min=0))
             # NaN elsewhere is found by top_k_tensor; on a consumed item, only before
             # that item is excluded.
-            nan_consumed = torch.isnan(scores[consumed])
-            if bool(nan_consumed.any()):
-                nan = torch.isnan(scores)
-                raise_nan(nan, self.name, first_row)
-            scores[consumed] = -torch.inf
+            if bool(torch.isnan(scores.gather(1, consumed)).logical_and(real).any()):
+                raise_nan(torch.isnan(scores), self.name, first_row)
+            empty = torch.nonzero(lengths == 0).flatten()
+            kept = scores[empty, 0].clone() if empty.numel() else None
+            scores.scatter_(1, consumed, -torch.inf)
+            if kept is not None:
+                scores[empty, 0] = kept
         return top_k_tensor(scores, k, owner=self.name, row_offset=first_row)
 
 

@@ -150,12 +150,13 @@ class PrefixStateCache:
             if entry is not None:
                 hits.append((row, *entry))
                 continue
-            prefix = self._entries.get(key[:cut]) if key else None
+            shorter = key[:cut]  # one object: its hash is computed once, here
+            prefix = self._entries.get(shorter) if key else None
             if prefix is None:
                 compute.append(row)
             else:
                 extend.append((row, *prefix))
-                self._superseded.append(key[:cut])
+                self._superseded.append(shorter)
         out = torch.empty(n, self.model.config.dim, device=self.device)
         if hits:
             self._serve_hits(out, np.array(hits, np.int64))

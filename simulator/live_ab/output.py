@@ -39,10 +39,12 @@ RESULT_FILES = (*CSV_FILES, "live_ab.json", "live_ab.png", "live_ab.pdf")
 
 
 def check_live_output_dir(out: Path, overwrite: bool) -> None:
-    """Refuse to write into a non-empty folder (or onto a file) unless ``overwrite``."""
+    """Refuse to write into a non-empty folder (or onto a file) unless ``overwrite``;
+    a folder holding only ``shards/`` is a sharded run resuming (its plan is checked by
+    :func:`simulator.shards.prepare_folder`)."""
     out = Path(out)
     check_writable(out)
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+    if out.is_dir() and any(p.name != "shards" for p in out.iterdir()) and not overwrite:
         raise OutputExistsError(f"{out} is not empty; pass --overwrite or choose another --out")
 
 

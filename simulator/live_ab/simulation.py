@@ -261,31 +261,55 @@ class _LiveUsers:
         c = self.counts
         return (c["enjoyed"] - c["dislikes"]) / np.maximum(c["consumed"], 1)
 
-    def day_table(self, day: int, active, prev_active, satisfaction) -> dict[str, np.ndarray]:
-        """The day's rows: ``day``, ``user``, then every column of ``COUNTERS`` in order."""
+    def day_table(
+        self, day: int, users: np.ndarray, active, prev_active, satisfaction
+    ) -> dict[str, np.ndarray]:
+        """The day's rows: ``day``, ``user`` (the ids ``users``), then every column of
+        ``COUNTERS`` in order."""
         today = UserDay(self.counts, self.cluster_counts, active, prev_active, satisfaction)
         return {
             "day": np.full(len(active), day, np.int64),
-            "user": np.arange(len(active), dtype=np.int64),
+            "user": users,
             **day_columns(today),
         }
 
 
-def _simulate_arm(
+@dataclass(frozen=True)
+class ArmRun:
+    """One arm's closed loop over some users: per-(day, user) rows, the users' final
+    histories, the service's counters and the wall seconds it took."""
+
+    table: pd.DataFrame
+    histories: HistoryBatch
+    service: ServiceStats
+    seconds: float
+
+
+def simulate_arm(
     world: AnyWorld,
     adapter: RecommenderAdapter,
     config: LiveABConfig,
-    on_day,
-) -> tuple[pd.DataFrame, HistoryBatch, ServiceStats]:
-    """One arm's closed loop; returns its per-user-day rows, final histories and service stats."""
+    users: range | None = None,
+    on_day=lambda: None,
+) -> ArmRun:
+    """One arm's closed loop for ``users`` (default: all ``config.n_users``).
+
+    Every draw is keyed by the user's id and the adapter is a function of each
+    history alone, so the users of a sub-range get exactly their rows of the whole
+    run (:mod:`simulator.live_ab.shards` splits runs this way)."""
+    start = time.perf_counter()
+    users = range(config.n_users) if users is None else users
+    if users.step != 1 or not 0 <= users.start < users.stop <= config.n_users:
+        raise ValueError(f"users must be a range within [0, {config.n_users}), got {users}")
     env = simpy.Environment()
     service = RecommenderService(env, adapter, world.corpus.n_items, config.slate_size)
     model = world.user_model(config.seed)
     policy = LogitChoice(config.temperature, config.no_choice_utility)
     window = model.history_window
-    n = config.n_users
+    n = len(users)
     state = _LiveUsers(n, config.n_days * config.max_session, model, world.corpus.n_clusters)
-    users = np.arange(n, dtype=np.int64)
+    # Rows of ``state`` are 0..n-1; draws and the user model take the users' ids.
+    ids = np.arange(users.start, users.stop, dtype=np.int64)
     days: list[dict[str, np.ndarray]] = []
 
     def run_days():
@@ -294,7 +318,7 @@ def _simulate_arm(
         satisfaction = np.zeros(n)
         for day in range(config.n_days):
             if day:
-                draw = model.keys.uniform(users, day, Purpose.SESSION)[:, 0]
+                draw = model.keys.uniform(ids, day, Purpose.SESSION)[:, 0]
                 p_return = sigmoid(config.return_bias + config.return_weight * satisfaction)
                 prev_active, active = active, draw < p_return
             state.start_day()
@@ -306,24 +330,25 @@ def _simulate_arm(
                 slates = yield service.request(state.histories(rows))
                 step = day * config.max_session + t
                 recent = state.recent(rows, window, model.history_spans_sessions)
-                picks = policy.choose(model.keys, rows, step, slates, model, recent)
+                picks = policy.choose(model.keys, ids[rows], step, slates, model, recent)
                 chose = np.flatnonzero(picks != NO_CHOICE)
                 in_session[rows[picks == NO_CHOICE]] = False
                 rows, items = rows[chose], slates[chose, picks[chose]]
                 recent = Recent(recent.items[chose], recent.feedback[chose])
-                response = model.respond(rows, items, step, recent)
+                response = model.respond(ids[rows], items, step, recent)
                 state.record(rows, items, response.feedback, response.dwell)
                 yield env.timeout(1.0)
             # Inactive users keep their last session's satisfaction (see the return model).
             satisfaction = np.where(active, state.satisfaction(), satisfaction)
-            days.append(state.day_table(day + 1, active, prev_active, satisfaction))
+            days.append(state.day_table(day + 1, ids, active, prev_active, satisfaction))
             on_day()
             yield env.timeout((day + 1) * config.max_session - env.now)
 
     env.process(run_days())
     env.run()
     table = pd.DataFrame({k: np.concatenate([d[k] for d in days]) for k in days[0]})
-    return table, state.histories(users), service.stats
+    histories = state.histories(np.arange(n))
+    return ArmRun(table, histories, service.stats, time.perf_counter() - start)
 
 
 def run_live_ab(
@@ -362,19 +387,35 @@ def run_live_ab(
         raise ValueError("arm names must be non-empty")
     config.check_world(world)
     start = time.perf_counter()
-    tables, histories, service, seconds = [], {}, {}, {}
+    runs = {}
     with tqdm(
         total=len(names) * config.n_days, unit="arm-day", desc="live A/B", disable=not progress
     ) as bar:
         for name in names:
             bar.set_postfix(arm=name)
-            arm_start = time.perf_counter()
-            table, histories[name], service[name] = _simulate_arm(
-                world, arms[name], config, lambda: bar.update(1)
-            )
-            seconds[name] = time.perf_counter() - arm_start
-            table.insert(0, "arm", name)
-            tables.append(table)
+            runs[name] = simulate_arm(world, arms[name], config, on_day=lambda: bar.update(1))
+    adapter_names = {name: arms[name].name for name in names}
+    return compare_live_ab(runs, adapter_names, config, progress, reference, start)
+
+
+def compare_live_ab(
+    runs: Mapping[str, ArmRun],
+    adapter_names: Mapping[str, str],
+    config: LiveABConfig,
+    progress: bool = True,
+    reference: Mapping[tuple[str, str], float] | None = None,
+    start: float | None = None,
+) -> LiveABResult:
+    """The :class:`LiveABResult` of every arm's run over all users (arms in order):
+    paired comparisons with ``config.baseline`` (bootstrap CIs) per day and pooled.
+    ``start``: the ``perf_counter`` the run began at (default: now)."""
+    start = time.perf_counter() if start is None else start
+    names = tuple(runs)
+    tables = []
+    for name in names:
+        table = runs[name].table.copy()
+        table.insert(0, "arm", name)
+        tables.append(table)
     users = pd.concat(tables, ignore_index=True)
     intervals = (len(names) - 1) * len(METRICS) * (config.n_days + 1)
     with tqdm(total=intervals, unit="interval", desc="bootstrap CIs", disable=not progress) as bar:
@@ -393,9 +434,9 @@ def run_live_ab(
         users=users,
         daily=daily,
         summary=summary,
-        histories=histories,
-        adapter_names={name: arms[name].name for name in names},
-        service=service,
-        arm_seconds=seconds,
+        histories={name: runs[name].histories for name in names},
+        adapter_names=dict(adapter_names),
+        service={name: runs[name].service for name in names},
+        arm_seconds={name: runs[name].seconds for name in names},
         wall_seconds=time.perf_counter() - start,
     )

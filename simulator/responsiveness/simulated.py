@@ -164,10 +164,12 @@ class SlateEvent:
 
 @dataclass
 class _Record:
-    """Similarities per kind, each (branch, horizon step, user), and the forked items x_k."""
+    """Similarities per kind, each (branch, horizon step, user), and the forked items x_k,
+    of the users from ``first_user`` on."""
 
     shares: dict[str, np.ndarray]
     x_k: np.ndarray
+    first_user: int = 0
 
 
 def _user_cohort(
@@ -177,6 +179,7 @@ def _user_cohort(
     keys = model.keys
     users = cohort.users
     rows = np.arange(len(users))
+    slots = users - record.first_user
     if delay:
         yield env.timeout(delay)
     for step in range(config.k):
@@ -193,7 +196,7 @@ def _user_cohort(
         cohort.append(items, response.feedback, response.dwell)
         yield env.timeout(config.step_interval)
     x_k = items
-    record.x_k[users] = x_k
+    record.x_k[slots] = x_k
     branches = [cohort.fork() for _ in actions]
     for branch, action in zip(branches, actions, strict=True):
         branch.append(x_k, int(action.feedback), action.dwell)
@@ -208,7 +211,7 @@ def _user_cohort(
             if on_slate is not None:
                 on_slate(SlateEvent(users, step + 1, b, histories[b], slates))
             for kind, values in similarities(slates, x_k, attributes).items():
-                record.shares[kind][b, h, users] = values
+                record.shares[kind][b, h, slots] = values
             tick(len(users))
             if h + 1 < config.horizon:
                 # Same keys in every branch: only the slates, never the draws, differ.
@@ -227,6 +230,7 @@ def measure_responsiveness(
     summary: bool = True,
     on_slate: Callable[[SlateEvent], object] | None = None,
     on_interval: Callable[[], object] | None = None,
+    users: range | None = None,
 ) -> ResponsivenessRun:
     """Run the counterfactual protocol for one adapter; see the module docstring.
 
@@ -235,8 +239,17 @@ def measure_responsiveness(
     ``on_slate`` receives every served slate with the histories it answered
     (read-only views: copy what you keep); ``on_interval`` is called after each of the
     summary's :func:`interval_count` bootstrap intervals.
+
+    ``users`` (default ``range(config.n_users)``) measures only those users, a shard:
+    every draw is keyed by user id, so a user's rows are those of the whole run for
+    an adapter whose slates depend on each history alone (the contract's purity).
     """
     config.check_world(world)
+    users = range(config.n_users) if users is None else users
+    if users.step != 1 or not 0 <= users.start <= users.stop <= config.n_users:
+        raise ValueError(
+            f"users must be a contiguous range within [0, {config.n_users}), got {users}"
+        )
     name = name or adapter.name
     actions = parse_branches(config.branches)
     policy = (
@@ -247,10 +260,11 @@ def measure_responsiveness(
     service = RecommenderService(
         env, adapter, world.corpus.n_items, config.slate_size, config.batch_window
     )
-    n, h = config.n_users, config.horizon
+    n, h = len(users), config.horizon
     record = _Record(
         shares={kind: np.full((len(actions), h, n), np.nan) for kind in SIMILARITY_KINDS},
         x_k=np.full(n, -1, np.int64),
+        first_user=users.start,
     )
     attributes = world.item_attributes()
     steps_done = [0]
@@ -261,9 +275,9 @@ def measure_responsiveness(
             progress(count)
 
     start = time.perf_counter()
-    for index, first in enumerate(range(0, n, config.cohort_size)):
-        users = np.arange(first, min(first + config.cohort_size, n))
-        cohort = Cohort(users, capacity=config.k + h)
+    for index, first in enumerate(range(users.start, users.stop, config.cohort_size)):
+        cohort_users = np.arange(first, min(first + config.cohort_size, users.stop))
+        cohort = Cohort(cohort_users, capacity=config.k + h)
         env.process(
             _user_cohort(
                 env,
@@ -288,12 +302,14 @@ def measure_responsiveness(
 
 
 def _per_user_table(name, attributes, actions, record, config) -> pd.DataFrame:
-    """Long table: one row per (user, branch, step) with one column per similarity kind."""
+    """Long table: one row per (user, branch, step) with one column per similarity kind,
+    ordered by branch, step, user."""
     n_b, h, n = len(actions), config.horizon, len(record.x_k)
     branch = np.repeat(np.arange(n_b), h * n)
     step = np.tile(np.repeat(np.arange(h), n), n_b)
-    user = np.tile(np.arange(n), n_b * h)
-    x_k = record.x_k[user]
+    row = np.tile(np.arange(n), n_b * h)
+    user = record.first_user + row
+    x_k = record.x_k[row]
     return pd.DataFrame(
         {
             "model": name,

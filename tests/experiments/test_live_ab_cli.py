@@ -105,3 +105,29 @@ def test_bad_arguments_are_one_line_errors(cli, world_file, tmp_path, capsys, ex
 def test_missing_world_file_is_a_one_line_error(cli, tmp_path, capsys):
     assert run(cli, tmp_path / "nope.npz", tmp_path / "x") == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+TABLES = ("live_ab_daily.csv", "live_ab_summary.csv", "live_ab_users.csv.gz")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [("--shards", "4"), ("--shards", "3", "--executor", "processes", "--workers", "2")],
+    ids=["local", "processes"],
+)
+def test_sharded_test_writes_the_same_tables(cli, world_file, tmp_path, extra):
+    assert run(cli, world_file, tmp_path / "one") == 0
+    assert run(cli, world_file, tmp_path / "sharded", *extra) == 0
+    for name in TABLES:
+        assert (tmp_path / "sharded" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+
+
+def test_shards_one_at_a_time_then_merged(cli, world_file, tmp_path, capsys):
+    assert run(cli, world_file, tmp_path / "one") == 0
+    out = tmp_path / "sharded"
+    assert run(cli, world_file, out, "--shard", "2/2") == 0
+    assert "shard 2/2 written" in capsys.readouterr().out
+    assert not (out / "live_ab.json").exists()
+    assert run(cli, world_file, out, "--shard", "1/2") == 0
+    for name in TABLES:
+        assert (out / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
