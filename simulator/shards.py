@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from recommenders.atomic import atomic_path, atomic_write_text
+from simulator.engine.service import ServiceStats
 from simulator.world import AnyWorld
 
 PLAN_FILE = "plan.json"
@@ -260,15 +261,17 @@ def run_shards(
     executor,
     fn: Callable,
     steps_per_user: int,
+    merge: Callable[[], object],
     only: int | None = None,
     world_file: Path | None = None,
     device: str = "cpu",
     cache_bytes: int | None = None,
     overwrite: bool = False,
     progress: Callable[[int], object] | None = None,
-) -> tuple[list[int], list[int], float]:
+) -> ShardedRun:
     """Run ``fn(ShardTask)`` on every shard of ``plan`` not written yet in ``folder``
-    (all, or shard ``only``) on ``executor``; (measured, kept, wall seconds).
+    (all, or shard ``only``) on ``executor``, then, when every shard is there,
+    ``merge()`` (its result is the :class:`ShardedRun`'s ``runs``).
 
     ``kind``, ``specs`` (name -> adapter spec) and ``config.to_dict()`` make the
     folder's plan record (:func:`prepare_folder`). Tasks elsewhere than in this
@@ -299,4 +302,15 @@ def run_shards(
     start = time.perf_counter()
     for _ in executor.run(fn, tasks, progress):
         pass
-    return todo, [i for i in kept if only is None or i == only], time.perf_counter() - start
+    wall = time.perf_counter() - start
+    merged = merge() if len(finished(folder, plan)) == plan.n_shards else None
+    return ShardedRun(todo, [i for i in kept if only is None or i == only], merged, wall)
+
+
+def service_total(records: list[dict]) -> ServiceStats:
+    """The service counters of one model summed over its shards' records."""
+    return ServiceStats(
+        calls=sum(r["recommend_calls"] for r in records),
+        histories=sum(r["histories"] for r in records),
+        recommend_seconds=sum(r["recommend_seconds"] for r in records),
+    )

@@ -96,7 +96,7 @@ class SeedResult:
 
 def run_seed(task: SeedTask, progress: StudyProgress | None = None) -> SeedResult:
     """Steps 1-3 for one seed, reusing what is current in its folder."""
-    progress = progress if isinstance(progress, StudyProgress) else StudyProgress()
+    progress = progress or StudyProgress()
     if task.threads is not None:
         import torch
 

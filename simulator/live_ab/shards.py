@@ -20,15 +20,14 @@ import pandas as pd
 
 from recommenders import PAD, HistoryBatch
 from recommenders.devices import DEFAULT_CACHE_BYTES
-from simulator.engine.service import ServiceStats
 from simulator.live_ab.simulation import ArmRun, LiveABConfig, LiveABResult, compare_live_ab
 from simulator.shards import (
     ShardedRun,
     ShardPlan,
     ShardTask,
-    finished,
     read_all,
     run_shards,
+    service_total,
     shard_adapter,
     task_world,
     write_shard,
@@ -92,11 +91,7 @@ def merge_live_shards(
         runs[name] = ArmRun(
             rows.iloc[order].drop(columns="arm").reset_index(drop=True),
             _stack_histories([arrays for _, _, arrays in shards], index),
-            ServiceStats(
-                calls=sum(m["recommend_calls"] for m in metas),
-                histories=sum(m["histories"] for m in metas),
-                recommend_seconds=sum(m["recommend_seconds"] for m in metas),
-            ),
+            service_total(metas),
             sum(m["seconds"] for m in metas),
         )
         adapter_names[name] = metas[0]["adapter"]
@@ -141,7 +136,7 @@ def live_ab_in_shards(
     :class:`LiveABResult` (None while shards are missing). ``progress`` gets user-days."""
     plan = ShardPlan(config.n_users, n_shards)
     start = time.perf_counter()
-    measured, kept, wall = run_shards(
+    return run_shards(
         PLAN_FORMAT,
         world,
         dict(arms),
@@ -151,6 +146,9 @@ def live_ab_in_shards(
         executor,
         run_live_shard,
         config.n_days,
+        lambda: merge_live_shards(
+            folder, plan, config, list(arms), reference=reference, start=start
+        ),
         only,
         world_file,
         device,
@@ -158,9 +156,3 @@ def live_ab_in_shards(
         overwrite,
         progress,
     )
-    result = None
-    if len(finished(folder, plan)) == n_shards:
-        result = merge_live_shards(
-            folder, plan, config, list(arms), reference=reference, start=start
-        )
-    return ShardedRun(measured, kept, result, wall)

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from recommenders.devices import DEFAULT_CACHE_BYTES
-from simulator.engine.service import ServiceStats
 from simulator.responsiveness.simulated import (
     ResponsivenessConfig,
     ResponsivenessRun,
@@ -30,9 +29,9 @@ from simulator.shards import (
     ShardedRun,
     ShardPlan,
     ShardTask,
-    finished,
     read_all,
     run_shards,
+    service_total,
     shard_adapter,
     task_world,
     write_shard,
@@ -87,11 +86,7 @@ def merge_shards(
         rows = table[table["model"] == name]
         order = np.lexsort((rows["user"], rows["step"], rows["branch"].map(branch_order)))
         per_user = rows.iloc[order].reset_index(drop=True)
-        stats = ServiceStats(
-            calls=sum(m[name]["recommend_calls"] for m in metas),
-            histories=sum(m[name]["histories"] for m in metas),
-            recommend_seconds=sum(m[name]["recommend_seconds"] for m in metas),
-        )
+        stats = service_total([m[name] for m in metas])
         runs.append(
             ResponsivenessRun(
                 name,
@@ -128,7 +123,7 @@ def measure_in_shards(
     world saved in ``folder``) and absolute checkpoint paths, so they must see ``folder``.
     """
     plan = ShardPlan(config.n_users, n_shards)
-    measured, kept, wall = run_shards(
+    return run_shards(
         PLAN_FORMAT,
         world,
         dict(specs),
@@ -138,6 +133,7 @@ def measure_in_shards(
         executor,
         run_shard,
         config.k + len(config.branches) * config.horizon,
+        lambda: merge_shards(folder, plan, config, list(specs), on_interval),
         only,
         world_file,
         device,
@@ -145,7 +141,3 @@ def measure_in_shards(
         overwrite,
         progress,
     )
-    runs = None
-    if len(finished(folder, plan)) == n_shards:
-        runs = merge_shards(folder, plan, config, list(specs), on_interval)
-    return ShardedRun(measured, kept, runs, wall)
