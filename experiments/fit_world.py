@@ -31,6 +31,7 @@ a folder without it did not finish.
     python3 experiments/fit_world.py --interactions ratings.csv --user userId \\
         --item movieId --rating rating --order timestamp --order-kind timestamp \\
         --items movies.csv --item-id movieId --clusters genres --out runs/fit-mine
+    python3 experiments/fit_world.py --schema my-data.json --out runs/fit-mine
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ from pathlib import Path
 import torch
 
 from experiments.arguments import Parser, number, seed, threads
+from experiments.data_options import add_data_arguments, load_data
 from recommenders.atomic import atomic_write_csv, atomic_write_text
-from recommenders.datasets import PRESETS, DataError, load_interactions, load_preset
+from recommenders.datasets import DataError
 from simulator.records import (
     begin_results,
     check_output_dir,
@@ -73,24 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1],
     )
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--dataset", choices=sorted(PRESETS), help="a preset (default ml1m)")
-    source.add_argument("--interactions", type=Path, help="an interaction table (CSV/parquet)")
-    parser.add_argument("--data", type=Path, help="the preset's folder (default: shared/data)")
-    columns = parser.add_argument_group("columns of --interactions (as load_interactions)")
-    columns.add_argument("--user", default="user", help="user id column")
-    columns.add_argument("--item", default="item", help="item id column")
-    columns.add_argument("--order", default="position", help="position or timestamp column")
-    columns.add_argument(
-        "--order-kind", choices=("position", "timestamp"), default="position", help="of --order"
-    )
-    columns.add_argument("--rating", help="integer rating column")
-    columns.add_argument("--feedback", help="feedback code or name column")
-    columns.add_argument("--dwell", help="dwell column, in [0, 1]")
-    columns.add_argument("--items", type=Path, help="item table (clusters, creator)")
-    columns.add_argument("--item-id", default="item", help="item id column of --items")
-    columns.add_argument("--clusters", default="clusters", help="'|'-separated cluster column")
-    columns.add_argument("--creator", help="creator column of --items")
+    add_data_arguments(parser)
     parser.add_argument(
         "--holdout", type=number, default=0.2, help="share of each user's last events held out"
     )
@@ -130,25 +115,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--overwrite", action="store_true", help="replace results in --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress lines")
     return parser.parse_args(argv)
-
-
-def load_data(args: argparse.Namespace):
-    if args.interactions is None:
-        return load_preset(args.dataset or "ml1m", args.data)
-    return load_interactions(
-        args.interactions,
-        user=args.user,
-        item=args.item,
-        order=args.order,
-        order_kind=args.order_kind,
-        rating=args.rating,
-        feedback=args.feedback,
-        dwell=args.dwell,
-        items=args.items,
-        item_id=args.item_id,
-        clusters=args.clusters if args.items is not None else None,
-        creator=args.creator,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Measure responsiveness to a dislike on real user histories (MovieLens).
+"""Measure responsiveness to a dislike on real user histories (MovieLens or any rated log).
 
 Each eligible user's real first k-1 events are followed by their real k-th
 item x_k, once rated 5 (reference) and once rated 1 (treatment); each model's
@@ -8,9 +8,19 @@ same). Responsiveness is the relative change of mean similarity with a paired
 bootstrap CI (simulator.responsiveness.real_histories). Writes responsiveness.csv,
 per_user.csv.gz, run.json and a Fig 3b-style plot (PNG and PDF) into --out.
 
+The data set is a preset (--dataset ml1m, the default, or ml100k) or any
+interaction table: --interactions FILE with column options, or --schema FILE
+(recommenders.datasets.TableSchema as JSON/YAML). Half-star ratings need a
+half-star rule (--min-rating 0.5 --rating-step 0.5) and --ratings on its
+scale (e.g. 5,0.5).
+
 Example:
     python experiments/real_responsiveness.py --adapter popularity \\
         --adapter filter:popularity --checkpoint runs/ml1m-models/* --out runs/real
+    python experiments/real_responsiveness.py --interactions ratings.csv \\
+        --user userId --item movieId --order timestamp --order-kind timestamp \\
+        --items movies.csv --item-id movieId --clusters genres \\
+        --min-rating 0.5 --rating-step 0.5 --out runs/real-mine
 """
 
 from __future__ import annotations
@@ -24,7 +34,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from experiments.arguments import Parser, add_serving_arguments, cache_bytes, seed
-from recommenders.datasets import PRESETS, DataCorpus, data_root, load_preset
+from experiments.data_options import add_data_arguments, load_data
+from recommenders.datasets import DataCorpus
 from simulator.adapter_specs import DATA_BUILTINS, build_named, build_real_adapter
 from simulator.responsiveness import interval_count
 from simulator.responsiveness.output import check_output_dir, format_table
@@ -46,13 +57,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog=__doc__.split("\n\n", 2)[2],
     )
-    parser.add_argument(
-        "--data",
-        type=Path,
-        help=f"the data set's folder; default {data_root()}/<ml-1m or ml-100k> "
-        "(the root can be set with RESP_DATA_DIR)",
-    )
-    parser.add_argument("--dataset", choices=sorted(PRESETS), default="ml1m")
     parser.add_argument(
         "--adapter",
         action="append",
@@ -100,6 +104,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     add_serving_arguments(parser)
+    add_data_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -114,11 +119,13 @@ def parse_k(text: str) -> int | None:
         raise ValueError(f"--k must be a positive integer or 'last', got {text!r}") from None
 
 
-def parse_ratings(text: str) -> tuple[int, ...]:
+def parse_ratings(text: str) -> tuple[float, ...]:
     try:
-        return tuple(int(r) for r in text.split(",") if r.strip())
+        ratings = tuple(float(r) for r in text.split(",") if r.strip())
     except ValueError:
-        raise ValueError(f"--ratings must be comma-separated integers, got {text!r}") from None
+        raise ValueError(f"--ratings must be comma-separated numbers, got {text!r}") from None
+    # Whole numbers as ints: the branches are named rating=5, rating=1.
+    return tuple(int(r) if r.is_integer() else r for r in ratings)
 
 
 def build_models(args: argparse.Namespace, data) -> dict:
@@ -144,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             n_resamples=args.n_resamples,
         )
         check_output_dir(args.out, args.overwrite)
-        data = load_preset(args.dataset, args.data)
+        data = load_data(args)
         branch_feedback(config, data.rule)  # cheap checks first: a bad rating, too large a k
         selection = select_users(RealHistories(data), config)
         models = build_models(args, data)

@@ -99,7 +99,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(repeatable: the main run first, then other training seeds; default: "
         f"{DEFAULT_ML1M} and {DEFAULT_ML1M}-seed* where they exist; not with --quick)",
     )
-    add_executor_arguments(parser, "the Fig. 3b study's seeds")
+    add_executor_arguments(parser, "the Fig. 3b study's seeds and the sensitivity sweep's points")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser.parse_args(argv)
 
@@ -233,6 +233,7 @@ def run_sweep(preset: ReportPreset, out: Path, args, bars: Bars) -> None:
         device=args.device,
         on_point=on_point,
         epoch=lambda name, row: bars.epoch(name, preset.study.train.epochs, row),
+        executor=make_executor(args.executor, args.workers, args.ray_address),
     )
     bars.close()
     plot_sensitivity(

@@ -2,10 +2,14 @@
 """Train sequential recommenders (GRU, SASRec) in the paper's variants on interaction logs.
 
 Reads --logs DIR (world.npz + interactions.csv.gz from experiments/make_logs.py),
-trains each --model x --variant, and writes one checkpoint folder per model
-into --out (checkpoint.json, weights.pt, metrics.csv, learning_curve.png/.pdf),
-so that `experiments/responsiveness.py --world DIR/world.npz --checkpoint OUT/*`
-measures them directly.
+or a real data set (--dataset ml1m|ml100k, or --interactions FILE / --schema
+FILE with column options, as real_responsiveness.py takes them), trains each
+--model x --variant, and writes one checkpoint folder per model into --out
+(checkpoint.json, weights.pt, metrics.csv, learning_curve.png/.pdf), so that
+`experiments/responsiveness.py --world DIR/world.npz --checkpoint OUT/*`
+measures them directly, and models of a real data set go through
+`experiments/real_responsiveness.py --checkpoint OUT/*` (and a world fitted
+to it) with their fingerprint checked.
 
 Variants: baseline, dislike_feature, dislike_feature_label (the paper's
 treatment), exclude_disliked, skip_label; `--variant all` trains all five.
@@ -22,6 +26,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from experiments.arguments import Parser, number, seed
+from experiments.data_options import add_data_arguments, load_data
 from recommenders.checkpoint import CheckpointError, read_checkpoint
 from recommenders.losses import POSITIVE_LOSSES
 from recommenders.models import ModelConfig
@@ -33,15 +38,15 @@ from simulator.logs import read_logs_folder
 from simulator.records import check_writable
 
 
-def check_resumable(folder: Path, model_config, train_config, variant, world) -> None:
+def check_resumable(folder: Path, model_config, train_config, variant, fingerprint) -> None:
     """A one-line ValueError unless ``folder`` is a complete checkpoint of exactly this
-    model, variant, training config and world (what ``--resume`` may keep)."""
+    model, variant, training config and world or data set (what ``--resume`` may keep)."""
     header, _, _ = read_checkpoint(folder)
     wanted = {
         "model": model_config.to_dict(),
         "variant": variant.to_dict(),
         "train": train_config.to_dict(),
-        "fingerprint": world.fingerprint,
+        "fingerprint": fingerprint,
     }
     # JSON turns tuples into lists: compare both sides as JSON.
     differ = [k for k, v in wanted.items() if json.loads(json.dumps(v)) != header.get(k)]
@@ -55,7 +60,9 @@ def check_resumable(folder: Path, model_config, train_config, variant, world) ->
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--logs", type=Path, default=Path("runs/logs"), help="folder from make_logs.py"
+        "--logs",
+        type=Path,
+        help="folder from make_logs.py (default runs/logs unless a real data set is named)",
     )
     parser.add_argument(
         "--variant",
@@ -118,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "config (an interrupted multi-variant run goes on where it stopped)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing checkpoints")
+    add_data_arguments(parser, default=None)
     args = parser.parse_args(argv)
     try:
         names = args.variant or ["all"]
@@ -155,12 +163,27 @@ def main(argv: list[str] | None = None) -> int:
                     (kind, variant, model_config, f"{kind}-{variant.name}{args.name_suffix}")
                 )
         check_writable(args.out)
-        world, log = read_logs_folder(args.logs)
-        n_items = world.corpus.n_items
+        real = any(v is not None for v in (args.dataset, args.interactions, args.schema))
+        if real and args.logs is not None:
+            raise ValueError(
+                "--logs names simulated logs; --dataset/--interactions/--schema a "
+                "real data set: pick one"
+            )
+        if real:
+            data = load_data(args)
+            n_items, fingerprint, log = data.n_items, data.fingerprint, data.log
+            print(
+                f"{data.name} ({fingerprint}): {data.n_users:,} users, {n_items:,} items, "
+                f"{len(log):,} events",
+                flush=True,
+            )
+        else:
+            world, log = read_logs_folder(args.logs or Path("runs/logs"))
+            n_items, fingerprint = world.corpus.n_items, world.fingerprint
         sequences = Sequences.from_log(log)
         for kind, variant, model_config, name in plan:
             if args.resume and (args.out / name).exists():
-                check_resumable(args.out / name, model_config, train_config, variant, world)
+                check_resumable(args.out / name, model_config, train_config, variant, fingerprint)
                 print(f"{args.out / name}: kept (--resume; trained with this config)")
                 continue
             with tqdm(
@@ -179,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                     model_config,
                     train_config,
                     n_items,
-                    world.fingerprint,
+                    fingerprint,
                     args.out,
                     name=name,
                     overwrite=args.overwrite,
@@ -193,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{fitted.result.events_per_second:,.0f} events/s",
                 flush=True,
             )
-    except (ValueError, LogError, CheckpointError) as error:
+    except (ValueError, LogError, CheckpointError) as error:  # DataError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -47,6 +47,10 @@ class BenchmarkModel:
     published_ndcg10: float = NAN
     description: str = ""
 
+    def without_anchors(self) -> BenchmarkModel:
+        """This model with no published anchors (for a data set they were not measured on)."""
+        return replace(self, published_recall10=NAN, published_ndcg10=NAN)
+
     def to_dict(self) -> dict:
         """JSON-ready: a missing anchor is None, not NaN (which strict JSON lacks)."""
         data = asdict(self)

@@ -46,7 +46,7 @@ from experiments.paper.study import (
 from recommenders import Feedback
 from recommenders.atomic import atomic_write_csv
 from recommenders.sequences import read_log
-from simulator.responsiveness.simulated import ResponsivenessConfig
+from simulator.responsiveness.simulated import ResponsivenessConfig, total_user_steps
 from simulator.world.log_statistics import creator_repeat
 from simulator.world.world import World
 
@@ -112,6 +112,30 @@ def world_statistics(world: World, log: pd.DataFrame) -> dict[str, float]:
     }
 
 
+@dataclass(frozen=True)
+class PointTask:
+    """One sweep point (world, logs, training, measurement), self-contained so that a
+    worker process or a Ray task can run it; ``threads`` caps torch's threads."""
+
+    base: StudyConfig
+    point: SweepPoint
+    out: Path
+    overwrite: bool = False
+    device: str = "cpu"
+    threads: int | None = None
+    steps: int = 0
+
+
+def run_point(task: PointTask, progress=None) -> pd.DataFrame:
+    """The rows of one point (:func:`run_sensitivity`); ``progress`` gets user-steps
+    when it runs in this process."""
+    if task.threads is not None:
+        import torch
+
+        torch.set_num_threads(task.threads)
+    return _point_rows(task.base, task.point, task.out, task.overwrite, task.device, None, progress)
+
+
 def run_sensitivity(
     base: StudyConfig,
     sweep: dict[str, tuple[float, ...]],
@@ -121,6 +145,7 @@ def run_sensitivity(
     on_point: Callable[[SweepPoint], object] | None = None,
     epoch: Callable[[str, dict], object] | None = None,
     measure_progress: Callable[[int], object] | None = None,
+    executor=None,
 ) -> pd.DataFrame:
     """One row per (point, kind): world statistics, responsiveness per variant, ordering.
 
@@ -128,13 +153,42 @@ def run_sensitivity(
     ``out/sensitivity.csv``. A point whose value is the default world's shares
     the folder ``out/default``. A point's row is reused while its checkpoints
     and protocol are unchanged.
+
+    ``executor`` (:mod:`simulator.executors`; default: this process) runs the
+    points: each folder's first point there (each reports only when done, with
+    an equal share of this machine's cores as torch threads), then, in this
+    process, the points that share a folder with it, which reuse its rows. The
+    table is the same wherever the points ran.
     """
-    frames = []
-    for point in sweep_points(sweep):
+    from simulator.executors import LocalExecutor
+    from simulator.shards import shard_threads
+
+    points = sweep_points(sweep)
+    executor = executor or LocalExecutor()
+    frames: dict[int, pd.DataFrame] = {}
+    if not isinstance(executor, LocalExecutor):
+        first: dict[Path, int] = {}
+        for index, point in enumerate(points):
+            first.setdefault(point_folder(base, point, out), index)
+        threads = shard_threads(executor.workers)
+        steps = total_user_steps(point_config(base, points[0]).measure) * len(SWEEP_VARIANTS)
+        tasks = [
+            PointTask(base, points[i], out, overwrite, device, threads, steps)
+            for i in first.values()
+        ]
+        for rows in executor.run(run_point, tasks, measure_progress):
+            point = SweepPoint(rows["parameter"].iloc[0], float(rows["value"].iloc[0]))
+            frames[points.index(point)] = rows
+            if on_point is not None:
+                on_point(point)
+        overwrite = False  # what remains shares a folder just written: reuse it
+    for index, point in enumerate(points):
+        if index in frames:
+            continue
         if on_point is not None:
             on_point(point)
-        frames.append(_point_rows(base, point, out, overwrite, device, epoch, measure_progress))
-    table = pd.concat(frames, ignore_index=True)
+        frames[index] = _point_rows(base, point, out, overwrite, device, epoch, measure_progress)
+    table = pd.concat([frames[i] for i in range(len(points))], ignore_index=True)
     atomic_write_csv(out / "sensitivity.csv", table, STUDY_FLOAT_FORMAT)
     return table
 

@@ -11,7 +11,8 @@ repaired. The loaders read from a path given by the caller and never download.
 One concept per module: ``rules`` (ratings to feedback), ``columns`` (reading
 and checking columns), ``items`` (item metadata), ``interactions`` (the
 result), ``corpus`` (its catalogue as adapters see it), ``loader`` (the generic
-loader), ``movielens`` (the MovieLens loaders), ``presets`` (one-word names for them).
+loader), ``movielens`` (the MovieLens loaders), ``presets`` (one-word names for them),
+``schema`` (a table's column names and rating rule as data, from JSON or YAML).
 """
 
 from recommenders.datasets.corpus import DataCorpus
@@ -21,6 +22,7 @@ from recommenders.datasets.loader import load_interactions
 from recommenders.datasets.movielens import load_ml1m, load_ml100k
 from recommenders.datasets.presets import PRESETS, Preset, data_root, load_preset
 from recommenders.datasets.rules import RatingRule
+from recommenders.datasets.schema import SchemaFile, TableSchema, read_schema
 
 __all__ = [
     "PRESETS",
@@ -29,9 +31,12 @@ __all__ = [
     "InteractionData",
     "Preset",
     "RatingRule",
+    "SchemaFile",
+    "TableSchema",
     "data_root",
     "load_interactions",
     "load_ml1m",
     "load_ml100k",
     "load_preset",
+    "read_schema",
 ]

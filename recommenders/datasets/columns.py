@@ -26,6 +26,10 @@ def read_table(path: str | Path, columns: list[str], **read_csv) -> pd.DataFrame
     wanted = set(columns)
     # A callable usecols never fails on absent names, so the check below can say which.
     frame = read_frame(path, DataError, usecols=lambda c: c in wanted, **read_csv)
+    if any(c not in frame.columns for c in columns) and path.suffix != ".parquet":
+        # Name every column the file has, not only the ones that were read.
+        header = read_frame(path, DataError, nrows=0, **read_csv)
+        require_columns(header, columns, str(path))
     require_columns(frame, columns, str(path))
     return frame[columns]
 
@@ -98,6 +102,29 @@ def numbers(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
         )
     _first_na(series, column, source, "needs a number")
     return series.to_numpy(np.float64)
+
+
+def rating_values(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
+    """A rating column: int64 when every value is a whole number (1..5 stars), else float64
+    (half stars); DataError unless numeric with no missing value."""
+    values = numbers(frame, column, source)
+    whole = np.isfinite(values) & (values == np.round(values))
+    return values.astype(np.int64) if whole.all() else values
+
+
+def on_scale(values: np.ndarray, rule, column: str, source: str) -> None:
+    """DataError naming the first rating between the steps of ``rule``'s scale (e.g. 2.5
+    under a whole-star rule)."""
+    where = (np.asarray(values, np.float64) - rule.min_rating) / rule.step
+    off = np.abs(where - np.rint(where)) > 1e-9
+    if off.any():
+        row = int(np.argmax(off))
+        raise DataError(
+            f"{source}: column {column!r} has {show(values[row])} in row {row}, not on the "
+            f"rating rule's scale {rule.min_rating}..{rule.max_rating} in steps of {rule.step} "
+            "(half stars: a rule with min_rating 0.5 and step 0.5, on the command line "
+            "--min-rating 0.5 --rating-step 0.5)"
+        )
 
 
 def in_range(

@@ -16,7 +16,9 @@ from recommenders.datasets.columns import (
     in_range,
     integers,
     numbers,
+    on_scale,
     order_keys,
+    rating_values,
     read_table,
     require_columns,
 )
@@ -48,6 +50,7 @@ def load_interactions(
     creator_name: str | None = None,
     title: str | None = None,
     name: str | None = None,
+    read_csv: dict | None = None,
 ) -> InteractionData:
     """Load an interaction table, and optionally an item table, from files or frames.
 
@@ -63,9 +66,11 @@ def load_interactions(
       within each user, **ties broken by input order** (a stable sort: rows
       with equal timestamps keep their file order), and renumbered to
       positions 0..len-1.
-    * ``rating``: integer ratings, mapped to feedback codes by ``rule``
-      (default :class:`RatingRule`: <= 2 DISLIKE, 3 SKIP, >= 4 POSITIVE) and
-      kept as the log's ``rating`` column.
+    * ``rating``: numeric ratings, mapped to feedback codes by ``rule``
+      (default :class:`RatingRule`: whole stars 1..5, <= 2 DISLIKE, 3 SKIP,
+      >= 4 POSITIVE; half stars need ``RatingRule(min_rating=0.5, step=0.5)``)
+      and kept as the log's ``rating`` column (int64 when every rating is a
+      whole number, else float64). A rating off the rule's scale is an error.
     * ``feedback``: Feedback codes (0..4) or names ("DISLIKE", any case). Given
       with ``rating``, it is the feedback and ``rating`` only rides along.
     * ``dwell``: numbers in [0, 1] (fraction of the item watched). Without it
@@ -78,7 +83,8 @@ def load_interactions(
     ``creator_name`` display names, ``title`` titles. Items of the table that
     no one interacted with are kept (the catalogue), an interaction with an
     item outside the table is an error. Without ``items`` the catalogue is the
-    items seen, with no clusters and creator -1.
+    items seen, with no clusters and creator -1. ``read_csv`` goes to
+    ``pandas.read_csv`` for both tables (e.g. ``{"sep": "\\t"}``).
 
     Raises:
         DataError: a column is missing or of the wrong type, a value is
@@ -91,13 +97,14 @@ def load_interactions(
         raise ValueError("load_interactions needs rating= or feedback= (a column name)")
     if order_kind not in ("position", "timestamp"):
         raise ValueError(f"order_kind must be 'position' or 'timestamp', got {order_kind!r}")
-    frame, source = _table(interactions, columns, "interactions")
+    read_csv = {} if read_csv is None else read_csv
+    frame, source = _table(interactions, columns, "interactions", read_csv)
     if name is None:
         name = source if isinstance(interactions, pd.DataFrame) else _stem(Path(interactions))
     table = None
     if items is not None:
         item_columns = [c for c in (item_id, clusters, creator, creator_name, title) if c]
-        item_frame, item_source = _table(items, item_columns, "items")
+        item_frame, item_source = _table(items, item_columns, "items", read_csv)
         table = build_items(
             item_frame,
             item_source,
@@ -147,12 +154,14 @@ def assemble(
     users = integers(frame, user, source)
     items = integers(frame, item, source)
     keys = order_keys(frame, order, order_kind, source)
-    ratings = None if rating is None else integers(frame, rating, source)
+    ratings = None if rating is None else rating_values(frame, rating, source)
     if feedback is not None:
         codes = feedback_codes(frame, feedback, source)
         rule = None
     else:
         rule = RatingRule() if rule is None else rule
+        # Steps first: half stars under a whole-star rule are named as such, wherever they sit.
+        on_scale(ratings, rule, rating, source)
         in_range(ratings, rule.min_rating, rule.max_rating, rating, source, " (the rating rule)")
         codes = rule.feedback(ratings)
     if dwell is None:
@@ -224,10 +233,12 @@ def _dense_items(items: np.ndarray, known: np.ndarray, column: str, source: str)
     return dense.astype(np.int64)
 
 
-def _table(table: Table, columns: list[str], label: str) -> tuple[pd.DataFrame, str]:
+def _table(
+    table: Table, columns: list[str], label: str, read_csv: dict
+) -> tuple[pd.DataFrame, str]:
     if isinstance(table, pd.DataFrame):
         return table, f"{label} table"
-    return read_table(table, columns), str(table)
+    return read_table(table, columns, **read_csv), str(table)
 
 
 def _stem(path: Path) -> str:

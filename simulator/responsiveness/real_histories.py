@@ -82,6 +82,11 @@ def _is_int(value) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
+def _is_number(value) -> bool:
+    number = isinstance(value, int | float | np.integer | np.floating)
+    return number and not isinstance(value, bool) and np.isfinite(value)
+
+
 @dataclass(frozen=True)
 class RealHistoryConfig:
     """Parameters of the real-history protocol (see the module docstring).
@@ -95,7 +100,8 @@ class RealHistoryConfig:
         slate_size: items per slate.
         ratings: counterfactual rating of x_k per branch, reference first;
             each becomes a Feedback code through the data set's rating rule
-            (default rule: 5 -> POSITIVE, 1 -> DISLIKE, 3 -> SKIP). Two ratings
+            (default rule: 5 -> POSITIVE, 1 -> DISLIKE, 3 -> SKIP; numbers, so a
+            half-star data set takes e.g. 4.5 if its rule's scale has it). Two ratings
             with the same code would make identical branches and are refused.
         content_rule: ``"any"`` (shares at least one genre with x_k) or
             ``"primary"`` (same first-listed genre).
@@ -108,7 +114,7 @@ class RealHistoryConfig:
     k: int | None = 50
     n_users: int | None = None
     slate_size: int = 10
-    ratings: tuple[int, ...] = (5, 1)
+    ratings: tuple[float, ...] = (5, 1)
     content_rule: str = "any"
     seed: int = 0
     confidence: float = 0.95
@@ -131,8 +137,8 @@ class RealHistoryConfig:
                 f"slate_size must be an integer >= 1, got {self.slate_size!r}",
             ),
             (
-                ratings is not None and len(ratings) >= 2 and all(_is_int(r) for r in ratings),
-                f"ratings must be >= 2 integers (reference first), got {self.ratings!r}",
+                ratings is not None and len(ratings) >= 2 and all(_is_number(r) for r in ratings),
+                f"ratings must be >= 2 numbers (reference first), got {self.ratings!r}",
             ),
             (
                 ratings is None or len(set(ratings)) == len(ratings),
@@ -160,7 +166,9 @@ class RealHistoryConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
-        object.__setattr__(self, "ratings", tuple(int(r) for r in ratings))
+        # Whole ratings stay ints, so branch names read rating=5, not rating=5.0.
+        plain = tuple(int(r) if float(r).is_integer() else float(r) for r in ratings)
+        object.__setattr__(self, "ratings", plain)
 
     @property
     def branches(self) -> tuple[str, ...]:
@@ -235,10 +243,9 @@ class RealHistories:
         self.feedback = log["feedback"].to_numpy(np.int64)
         self.dwell = log["dwell"].to_numpy(np.float64)
         # A data set given as feedback codes has no ratings: -1 marks "not rated".
+        # The log's own dtype: int64 whole stars, float64 half stars (never truncated).
         self.rating = (
-            log["rating"].to_numpy(np.int64)
-            if "rating" in log.columns
-            else np.full(len(log), -1, np.int64)
+            log["rating"].to_numpy() if "rating" in log.columns else np.full(len(log), -1, np.int64)
         )
         self.count = np.bincount(log["user"].to_numpy(), minlength=data.n_users).astype(np.int64)
         self.start = np.cumsum(self.count) - self.count

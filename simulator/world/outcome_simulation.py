@@ -155,7 +155,8 @@ def simulated_log(data: InteractionData, levels: np.ndarray) -> pd.DataFrame:
     feedback[drawn] = CLASS_FEEDBACK[outcomes.feedback_class[levels[drawn]]]
     log["feedback"] = feedback
     if outcomes.rating_values is not None:
-        ratings = log["rating"].to_numpy(np.int64).copy()
-        ratings[drawn] = outcomes.rating_values[levels[drawn]].astype(np.int64)
+        # In the log's own dtype: int64 whole stars, float64 half stars.
+        ratings = log["rating"].to_numpy().copy()
+        ratings[drawn] = outcomes.rating_values[levels[drawn]].astype(ratings.dtype)
         log["rating"] = ratings
     return log

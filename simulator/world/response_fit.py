@@ -144,7 +144,7 @@ class Outcomes:
     def of(cls, data: InteractionData) -> Outcomes:
         if "rating" in data.log.columns and data.rule is not None:
             rule: RatingRule = data.rule
-            values = np.arange(rule.min_rating, rule.max_rating + 1)
+            values = rule.values()
             classes = np.where(
                 values <= rule.dislike_max, 0, np.where(values >= rule.positive_min, 2, 1)
             )
@@ -154,9 +154,7 @@ class Outcomes:
     def levels(self, data: InteractionData) -> np.ndarray:
         """int64 (n_events,): each event's level."""
         if self.rating_values is not None:
-            return (data.log["rating"].to_numpy(np.int64) - int(self.rating_values[0])).astype(
-                np.int64
-            )
+            return data.rule.levels(data.log["rating"].to_numpy())
         feedback = data.log["feedback"].to_numpy(np.int64)
         return np.where(
             np.isin(feedback, _NEGATIVE), 0, np.where(np.isin(feedback, _POSITIVE), 2, 1)

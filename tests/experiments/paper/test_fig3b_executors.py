@@ -31,3 +31,20 @@ def test_seeds_on_processes_write_the_same_files(tmp_path):
         assert (tmp_path / "processes" / name).read_bytes() == (
             tmp_path / "local" / name
         ).read_bytes(), name
+
+
+def test_sensitivity_points_on_processes_write_the_same_table(tmp_path):
+    from experiments.paper.sensitivity import run_sensitivity
+
+    # Two points at the default value share the folder out/default: it is trained once.
+    sweep = {"response.dislike_averse": (0.2, 0.5), "response.dislike_base": (0.02,)}
+    local = run_sensitivity(TINY, sweep, tmp_path / "local")
+    spread = run_sensitivity(TINY, sweep, tmp_path / "processes", executor=ProcessExecutor(2))
+    assert spread.equals(local)
+    assert (tmp_path / "processes" / "sensitivity.csv").read_bytes() == (
+        tmp_path / "local" / "sensitivity.csv"
+    ).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "processes").iterdir() if p.is_dir()) == [
+        "default",
+        "response.dislike_averse=0.2",
+    ]

@@ -77,7 +77,10 @@ def test_rule_is_configurable():
         ({"positive_min": 6}, "positive_min <= max_rating"),
         ({"like_min": 3}, r"like_min must be in \[positive_min, max_rating\] = \[4, 5\]"),
         ({"neutral": 9}, "neutral must be a Feedback code"),
-        ({"dislike_max": 2.5}, "dislike_max must be an integer"),
+        ({"dislike_max": "2"}, "dislike_max must be a number"),
+        ({"step": 0}, "step must be > 0"),
+        ({"step": 0.75}, r"step 0.75 does not divide the scale \[1, 5\]"),
+        ({"max_rating": float("inf")}, "max_rating must be finite"),
     ],
 )
 def test_inconsistent_rules_are_refused(kwargs, match):
@@ -90,6 +93,22 @@ def test_rule_refuses_ratings_outside_its_range():
         ValueError, match=r"rating 6 at index 1 is outside the rule's range \[1, 5\]"
     ):
         RatingRule().feedback(np.array([5, 6]))
+
+
+def test_half_star_rule_compares_numbers_and_refuses_ratings_between_its_steps():
+    rule = RatingRule(min_rating=0.5, step=0.5)
+    assert rule.n_levels == 10
+    assert rule.values().tolist() == [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5]
+    ratings = np.array([0.5, 2, 2.5, 3.5, 4, 5])
+    assert rule.feedback(ratings).tolist() == [D, D, S, S, P, P]
+    assert rule.levels(ratings).tolist() == [0, 3, 4, 6, 7, 9]
+    # Thresholds are numbers too: 3.5 and up is positive.
+    assert RatingRule(min_rating=0.5, step=0.5, positive_min=3.5).feedback([3.5]).tolist() == [P]
+    with pytest.raises(ValueError, match=r"rating 2.5 at index 1 is not on the rule's scale"):
+        RatingRule().feedback(np.array([2, 2.5]))
+    # Whole numbers stay ints in records (4, not 4.0).
+    assert RatingRule(positive_min=4.0).to_dict()["positive_min"] == 4
+    assert RatingRule().to_dict()["step"] == 1
 
 
 # --- the generic loader: ids, order, feedback, dwell ------------------------------------
@@ -153,6 +172,18 @@ def test_dwell_defaults_to_one_and_is_kept_when_given():
     assert (_load().log["dwell"] == 1.0).all()
     data = _load(_ratings(watched=[0.1, 0.2, 0.3, 0.4, 1.0]), dwell="watched")
     assert data.log["dwell"].tolist() == [1.0, 0.3, 0.2, 0.4, 0.1]
+
+
+def test_half_star_ratings_load_with_a_half_star_rule_and_keep_their_values():
+    frame = _ratings(rating=[0.5, 3.0, 2.5, 4.5, 1.0])
+    data = _load(frame, rule=RatingRule(min_rating=0.5, step=0.5))
+    assert data.log["rating"].dtype == np.float64
+    assert data.log["rating"].tolist() == [1.0, 2.5, 3.0, 4.5, 0.5]  # sorted by user, position
+    assert data.log["feedback"].tolist() == [D, S, S, P, D]
+    # Whole-number ratings given as floats are stored as ints: same log as integer input.
+    whole = _load(_ratings(rating=[1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert whole.log["rating"].dtype == np.int64
+    assert whole.fingerprint == _load().fingerprint
 
 
 def test_explicit_feedback_by_code_or_name_without_ratings():
@@ -249,7 +280,12 @@ def test_without_an_item_table_the_catalogue_is_the_items_seen():
             {},
             "'item' must have an integer dtype, got float64",
         ),
-        (_ratings(rating=[1, 2, 3.5, 4, 5]), {}, "'rating' must hold integers, got 3.5 in row 2"),
+        (
+            _ratings(rating=[1, 2, 3.5, 4, 5]),
+            {},
+            r"'rating' has 3.5 in row 2, not on the rating rule's scale 1..5 in steps of 1",
+        ),
+        (_ratings(rating=[1, 2, "x", 4, 5]), {}, "'rating' must be numeric, got 'x' in row 2"),
         (_ratings(rating=[1, 2, 3, 0, 5]), {}, r"'rating' has 0 in row 3, outside \[1, 5\]"),
         (
             _ratings(position=[5, 0, 1, 0, 0]),

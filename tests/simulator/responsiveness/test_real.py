@@ -77,7 +77,9 @@ def data() -> InteractionData:
         ({"k": 2.5}, "k must be an integer >= 1 or None"),
         ({"n_users": 0}, "n_users must be an integer >= 1 or None"),
         ({"slate_size": 0}, "slate_size must be an integer >= 1"),
-        ({"ratings": (5,)}, "ratings must be >= 2 integers"),
+        ({"ratings": (5,)}, "ratings must be >= 2 numbers"),
+        ({"ratings": (5, float("nan"))}, "ratings must be >= 2 numbers"),
+        ({"ratings": (5, True)}, "ratings must be >= 2 numbers"),
         ({"ratings": (5, 5)}, "ratings must be distinct"),
         ({"content_rule": "all"}, "content_rule must be one of"),
         ({"seed": -1}, "seed must be an integer in"),
@@ -111,6 +113,15 @@ def test_ratings_map_through_the_data_sets_rule():
         branch_feedback(RealHistoryConfig(ratings=(5, 4)), RatingRule())
     with pytest.raises(ValueError, match="rating 6 is outside"):
         branch_feedback(RealHistoryConfig(ratings=(6, 1)), RatingRule())
+
+
+def test_half_star_ratings_map_through_a_half_star_rule():
+    config = RealHistoryConfig(ratings=(4.5, 0.5))
+    assert config.branches == ("rating=4.5", "rating=0.5")
+    assert RealHistoryConfig(ratings=(5.0, 1.0)).branches == ("rating=5", "rating=1")
+    assert branch_feedback(config, RatingRule(min_rating=0.5, step=0.5)) == (P, D)
+    with pytest.raises(ValueError, match=r"rating 4\.5 at index 0 is not on the rule's scale"):
+        branch_feedback(RealHistoryConfig(ratings=(4.5, 1)), RatingRule())
 
 
 # --- forking real histories -------------------------------------------------------------
