@@ -8,7 +8,10 @@ first). :func:`seed` is the ``type`` of every ``--*seed`` option: an integer in
 real-valued option (finite: NaN and infinities are refused where they are typed,
 not carried into a run or a JSON record); :func:`threads` of every ``--threads``;
 :func:`device` of the measuring commands' ``--device``, which
-:func:`add_serving_arguments` adds with the state cache options.
+:func:`add_serving_arguments` adds with the state cache options;
+:func:`add_adapter_arg_options` adds ``--adapter-arg`` / ``--adapter-args``
+(constructor keyword arguments of the adapters built from specs), read back with
+:func:`adapter_kwargs`.
 """
 
 from __future__ import annotations
@@ -17,12 +20,28 @@ import argparse
 import math
 import os
 import sys
+from pathlib import Path
 
 SEED_LIMIT = 2**63
 
 
 class Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line (``--help`` is unchanged)."""
+
+    @classmethod
+    def from_doc(cls, doc: str, *, epilog_from: int = 1, show_defaults: bool = True) -> Parser:
+        """A parser for a CLI module whose docstring is its help: the first paragraph is
+        the description, paragraphs ``epilog_from`` onwards the epilog (kept as written);
+        ``show_defaults`` appends each option's default to its help."""
+        formatter = (
+            argparse.ArgumentDefaultsHelpFormatter
+            if show_defaults
+            else argparse.RawDescriptionHelpFormatter
+        )
+        paragraphs = doc.split("\n\n", epilog_from)
+        return cls(
+            description=paragraphs[0], formatter_class=formatter, epilog=paragraphs[epilog_from]
+        )
 
     def error(self, message: str):
         print(f"error: {message}", file=sys.stderr)
@@ -245,3 +264,316 @@ def report_shards(done, args: argparse.Namespace) -> None:
         f"({args.executor}, {args.workers} worker(s), {done.wall_seconds:.1f} s)",
         file=sys.stderr,
     )
+
+
+def world_param(text: str) -> tuple[str, object]:
+    """``section.field=VALUE`` (``--world-param``): VALUE read as a JSON number or
+    boolean, else as a string; the key and the value's type checked against
+    :class:`simulator.world.WorldConfig` (ranges when the world is made)."""
+    import json
+
+    from simulator.world.world import world_parameter_value
+
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"must be section.field=VALUE, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    if not isinstance(value, bool | int | float):
+        value = raw
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {raw!r}")
+    try:
+        return key.strip(), world_parameter_value(key.strip(), value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_world_param_argument(parser: argparse.ArgumentParser) -> None:
+    """``--world-param section.field=VALUE`` (repeatable): parameters of the world the
+    command generates from its seed, read back with :func:`world_params`."""
+    parser.add_argument(
+        "--world-param",
+        action="append",
+        type=world_param,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter of the generated world: a dotted path into "
+        "simulator.world.WorldConfig (corpus.*, population.*, response.*), e.g. "
+        "corpus.n_items=20000 or response.dislike_averse=0.3; VALUE is a JSON number or "
+        "true/false. Repeatable; an unknown KEY lists the known ones; recorded in run.json "
+        "with the world's config",
+    )
+
+
+def world_params(args: argparse.Namespace) -> dict[str, object]:
+    """The ``--world-param`` overrides of ``args`` (last one per key wins); a one-line
+    ValueError when they are given with ``--world`` (a world file is not generated)."""
+    overrides = dict(args.world_param)
+    if overrides and getattr(args, "world", None) is not None:
+        raise ValueError("--world-param applies to a generated world, not to a --world file")
+    return overrides
+
+
+CONFIG_DEPTH = 8
+"""How deeply ``--config`` files may name further ``--config`` files."""
+
+
+def parse_with_config(
+    parser: argparse.ArgumentParser, argv: list[str] | None = None
+) -> argparse.Namespace:
+    """``parser.parse_args(argv)`` with ``--config FILE``: the options of FILE, then
+    those given after it (which override them; a repeatable option given again
+    replaces the file's values). FILE is an earlier run's ``run.json`` (its recorded
+    ``command`` minus the interpreter and script) or a JSON/YAML mapping
+    ``{option: value}`` (names without dashes, ``_`` or ``-``; a list for a repeatable
+    option or one taking several values; true for a flag). Errors are one line naming
+    the file. Without ``--config`` this is ``parser.parse_args(argv)``."""
+    if not any(action.dest == "config" for action in parser._actions):
+        parser.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE",
+            help="rerun with the options of FILE: an earlier run's run.json (its recorded "
+            "command line) or a JSON/YAML mapping {option: value}; options after it override",
+        )
+    # The command line a run records (run.json "command", which --config reads back):
+    # the arguments given, also when main(argv) is called from Python.
+    command = list(sys.argv) if argv is None else [parser.prog, *argv]
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not any(token == "--config" or token.startswith("--config=") for token in argv):
+        args = parser.parse_args(argv)
+        if args.config is not None:
+            parser.error("argument --config: write --config in full")
+    else:
+        given: dict = {}
+        for source, tokens in _config_layers(parser, argv, None, 0):
+            _merge_layer(parser, given, _explicit_options(parser, tokens, source))
+        args = _namespace(parser, given)
+    args.command = command
+    return args
+
+
+def _config_layers(parser, argv: list[str], source: str | None, depth: int) -> list:
+    """``argv`` as ``(source, tokens)`` layers, each ``--config FILE`` replaced by the
+    layers of FILE, in command-line order (later layers override earlier ones)."""
+    layers, current, tokens = [], [], list(argv)
+    while tokens:
+        token = tokens.pop(0)
+        if token != "--config" and not token.startswith("--config="):
+            current.append(token)
+            continue
+        if token == "--config":
+            if not tokens or tokens[0].startswith("-"):
+                parser.error("argument --config: expected one argument")
+            name = tokens.pop(0)
+        else:
+            name = token.partition("=")[2]
+        if depth >= CONFIG_DEPTH:
+            parser.error(f"{name}: --config files nest deeper than {CONFIG_DEPTH}")
+        layers.append((source, current))
+        layers += _config_layers(parser, _config_tokens(parser, Path(name)), name, depth + 1)
+        current = []
+    layers.append((source, current))
+    return [(where, part) for where, part in layers if part]
+
+
+RUN_RECORD_KEYS = ("versions", "files", "config")
+"""Keys by which a JSON file is an earlier run's record rather than a mapping of options."""
+
+
+def _config_tokens(parser, path: Path) -> list[str]:
+    """The command-line tokens of one ``--config`` file."""
+    import json
+
+    if not path.is_file():
+        parser.error(f"argument --config: {path}: no such file")
+    text = path.read_text()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            import yaml
+        except ImportError:
+            parser.error(f"{path}: not JSON, and reading YAML needs PyYAML (pip install pyyaml)")
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            first = str(error).splitlines()[0] if str(error) else "invalid"
+            parser.error(f"{path}: not valid JSON or YAML ({first})")
+    if not isinstance(data, dict):
+        parser.error(f"{path}: neither a run.json nor a mapping of options")
+    if "command" in data:
+        command = data["command"]
+        if not isinstance(command, list) or not all(isinstance(t, str) for t in command):
+            parser.error(f'{path}: its "command" is not a list of strings')
+        return _recorded_arguments(command)
+    if path.name == "run.json" or any(key in data for key in RUN_RECORD_KEYS):
+        parser.error(f'{path}: this run record holds no "command" to rerun')
+    return _mapping_tokens(parser, data, path)
+
+
+def _recorded_arguments(command: list[str]) -> list[str]:
+    """A recorded command line without its interpreter (``python3``, ``-m MODULE``) and
+    script (``experiments/NAME.py`` or an installed command)."""
+    rest = list(command)
+    while rest and Path(rest[0]).name.startswith("python"):
+        rest.pop(0)
+        if rest[:1] == ["-m"]:
+            return rest[2:]
+    return rest[1:]
+
+
+def _mapping_tokens(parser, mapping: dict, path: Path) -> list[str]:
+    """The command-line tokens of a ``{option: value}`` mapping."""
+    options = parser._option_string_actions
+    tokens: list[str] = []
+    for key, value in mapping.items():
+        name = "--" + str(key).lstrip("-").replace("_", "-")
+        action = options.get(name)
+        if action is None or isinstance(action, argparse._HelpAction):
+            parser.error(f"{path}: unknown option {key!r}")
+        if action.nargs == 0:
+            if not isinstance(value, bool):
+                parser.error(f"{path}: option {key!r} is a flag: give true or false")
+            tokens += [name] if value else []
+        elif value is None:
+            continue
+        elif isinstance(action, argparse._AppendAction) and isinstance(value, list):
+            for item in value:
+                items = item if isinstance(item, list) else [item]
+                tokens += (
+                    [name, *map(_option_text, items)]
+                    if action.nargs
+                    else [f"{name}={_option_text(item)}"]
+                )
+        elif isinstance(value, list):
+            tokens += [name, *map(_option_text, value)]
+        elif action.nargs is None:
+            tokens.append(f"{name}={_option_text(value)}")
+        else:
+            tokens += [name, _option_text(value)]
+    return tokens
+
+
+def _option_text(value) -> str:
+    """A mapping's value as a command-line token (true/false for booleans)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _explicit_options(parser, tokens: list[str], source: str | None) -> dict:
+    """The options ``tokens`` give, parsed and checked by ``parser`` but without its
+    defaults and required options; errors name ``source`` (a file) when it is given."""
+    saved = [(action, action.default, action.required) for action in parser._actions]
+    groups = [(group, group.required) for group in parser._mutually_exclusive_groups]
+    defaults = dict(parser._defaults)
+    error = parser.error
+    try:
+        for action, _, _ in saved:
+            action.default, action.required = argparse.SUPPRESS, False
+        for group, _ in groups:
+            group.required = False
+        parser._defaults.clear()
+        if source is not None:
+            parser.error = lambda message: error(f"{source}: {message}")
+        return vars(parser.parse_args(tokens))
+    finally:
+        for action, default, required in saved:
+            action.default, action.required = default, required
+        for group, required in groups:
+            group.required = required
+        parser._defaults.update(defaults)
+        if source is not None:
+            del parser.error
+
+
+def _merge_layer(parser, given: dict, layer: dict) -> None:
+    """Options of a later layer over ``given``'s; one of a mutually exclusive group also
+    drops the others of its group."""
+    for group in parser._mutually_exclusive_groups:
+        members = {action.dest for action in group._group_actions}
+        if members & layer.keys():
+            for dest in members - layer.keys():
+                given.pop(dest, None)
+    given.update(layer)
+
+
+def _namespace(parser, given: dict) -> argparse.Namespace:
+    """The parsed arguments: ``given`` over the parser's defaults; usage errors for the
+    required options none of the layers gave."""
+    missing = [
+        "/".join(action.option_strings) or action.dest
+        for action in parser._actions
+        if action.required and action.dest not in given
+    ]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
+    for group in parser._mutually_exclusive_groups:
+        if group.required and not any(a.dest in given for a in group._group_actions):
+            names = " ".join(a.option_strings[0] for a in group._group_actions)
+            parser.error(f"one of the arguments {names} is required")
+    saved = [(action, action.required) for action in parser._actions]
+    groups = [(group, group.required) for group in parser._mutually_exclusive_groups]
+    try:
+        for action, _ in saved:
+            action.required = False
+        for group, _ in groups:
+            group.required = False
+        return parser.parse_args([], namespace=argparse.Namespace(**given))
+    finally:
+        for action, required in saved:
+            action.required = required
+        for group, required in groups:
+            group.required = required
+
+
+def add_adapter_arg_options(parser: argparse.ArgumentParser) -> None:
+    """``--adapter-arg SPEC key=value`` (repeatable) and ``--adapter-args FILE``: keyword
+    arguments of the adapters' constructors (simulator.adapter_specs.AdapterArguments),
+    read back with :func:`adapter_kwargs`."""
+    parser.add_argument(
+        "--adapter-arg",
+        action="append",
+        nargs=2,
+        metavar=("SPEC", "KEY=VALUE"),
+        default=[],
+        help="a keyword argument of the adapter SPEC's constructor (Class(corpus, key=value), "
+        "a built-in's options such as random's seed, an http:// adapter's timeout); VALUE is "
+        "read as JSON when it is JSON (3, 0.5, true, null, [1, 2]), else as a string. "
+        "Repeatable; overrides --adapter-args",
+    )
+    parser.add_argument(
+        "--adapter-args",
+        type=Path,
+        metavar="FILE",
+        help='a JSON object of adapter spec -> {key: value}, e.g. {"random": {"seed": 3}}',
+    )
+
+
+def adapter_kwargs(
+    args: argparse.Namespace, measured=None, sharded: bool = False
+) -> dict[str, dict]:
+    """The ``--adapter-arg`` / ``--adapter-args`` of ``args``: stripped spec -> keyword
+    arguments of its constructor (specs without any left out), for
+    ``simulator.adapter_specs.build(spec, context, kwargs.get(spec.strip(), {}))``.
+    Checked against the ``measured`` specs when given (checkpoints as
+    ``checkpoint:PATH``); a one-line ValueError otherwise.
+
+    ``sharded``: shard workers build their adapters from the specs alone, so arguments
+    would not reach them; refused rather than measuring other adapters than asked.
+    """
+    from simulator.adapter_specs import AdapterArguments
+
+    arguments = AdapterArguments.parse(args.adapter_arg, args.adapter_args)
+    if measured is not None:
+        arguments.check_measured(measured)
+    if sharded and arguments:
+        raise ValueError(
+            "--adapter-arg / --adapter-args do not reach sharded runs (their workers build "
+            "adapters from the specs alone); run without shards or executors"
+        )
+    return {spec: kwargs for spec, kwargs in arguments.to_dict().items() if kwargs}

@@ -19,7 +19,9 @@ With --cache-compare every checkpoint:DIR adapter (trained on --world) is timed 
 its prefix state cache and with full recomputation, in alternating pairs, and the
 per-user tables of all those runs are compared. With --workers 1 2 the --adapter specs
 are measured in shards on --executor (Ray by default) with 1 and with 2 workers, and
-the merged per-user tables are compared.
+the merged per-user tables are compared. With --http the popularity adapter is timed in
+process and behind a local HTTP server (recommenders.serving in a thread, HttpAdapter as
+the client), in --repeats alternating pairs: seconds per recommend call and their ratio.
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ from simulator import ResponsivenessConfig, World
 from simulator.adapter_specs import build_adapter
 from simulator.engine.service import RecommenderService
 from simulator.logs import LogConfig, make_logs
-from simulator.records import package_versions
+from simulator.records import package_versions, project_record
 from simulator.throughput import (
     cache_speedup,
+    http_overhead,
     interval_timing,
     protocol_throughput,
     worker_scaling,
@@ -122,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
         help="for each checkpoint:DIR adapter, also time the protocol with its prefix state "
         "cache and with full recomputation (--repeats alternating pairs, fresh adapters) and "
         "check that both give the same per-user table",
+    )
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="also time the popularity adapter served over HTTP on 127.0.0.1 (HttpAdapter, "
+        "the example server's code in a thread) against in process: seconds per recommend "
+        "call, --repeats alternating pairs (docs/serving.md)",
     )
     parser.add_argument(
         "--world",
@@ -254,6 +264,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"{protection['min']:.3f}-{protection['max']:.3f})",
                 flush=True,
             )
+        served = None
+        if args.http:
+            served = http_overhead(world, config, "popularity", args.repeats)
+            print(
+                f"{'http overhead':>20}: popularity {1e3 * served.in_process_seconds:.2f} ms "
+                f"per recommend call in process, {1e3 * served.served_seconds:.2f} ms served "
+                f"over HTTP, {served.ratio:.1f}x (median of {served.pairs} alternating pairs, "
+                f"{served.calls} calls of {args.n_users:,} histories each, k = {args.k}; "
+                f"per-user tables {'identical' if served.identical else 'DIFFER'})",
+                flush=True,
+            )
         intervals = []
         if args.ci_users is not None:
             for n_users in args.ci_users or CI_USERS:
@@ -325,10 +346,12 @@ def main(argv: list[str] | None = None) -> int:
             "processor": platform.processor(),
         },
         "versions": package_versions(),
+        "project": project_record(),
         "results": results,
         "history_protection": protection,
         "state_cache": caches,
         "worker_scaling": None if scaling is None else scaling.to_dict(),
+        "http_overhead": None if served is None else served.to_dict(),
         "intervals": intervals,
         "training": training,
         "ml1m_training": ml1m,

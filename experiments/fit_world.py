@@ -44,7 +44,7 @@ from pathlib import Path
 
 import torch
 
-from experiments.arguments import Parser, number, seed, threads
+from experiments.arguments import Parser, number, parse_with_config, seed, threads
 from experiments.data_options import add_data_arguments, load_data
 from recommenders.atomic import atomic_write_csv, atomic_write_text
 from recommenders.datasets import DataError
@@ -70,11 +70,7 @@ RESULT_FILES = (
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = Parser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = Parser.from_doc(__doc__, show_defaults=False)
     add_data_arguments(parser)
     parser.add_argument(
         "--holdout", type=number, default=0.2, help="share of each user's last events held out"
@@ -114,7 +110,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("runs/fit-world"), help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace results in --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress lines")
-    return parser.parse_args(argv)
+    return parse_with_config(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         result.calibration, out / "reliability", title=f"{data.name}: reliability"
     )
     record = {
-        "command": sys.argv,
+        "command": args.command,
         "config": config.to_dict(),
         "holdout": args.holdout,
         "bootstrap": args.bootstrap,

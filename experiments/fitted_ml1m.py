@@ -18,7 +18,6 @@ generated block in the results report.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -37,11 +36,7 @@ from simulator.records import check_output_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = Parser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = Parser.from_doc(__doc__, show_defaults=False)
     parser.add_argument(
         "--fit", type=Path, default=Path("runs/fit-ml1m"), help="fit_world.py output"
     )

@@ -30,17 +30,22 @@ from tqdm import tqdm
 from experiments import published
 from experiments.arguments import (
     Parser,
+    adapter_kwargs,
+    add_adapter_arg_options,
     add_serving_arguments,
     add_shard_arguments,
+    add_world_param_argument,
     cache_bytes,
     exit_on_sigterm,
     is_sharded,
     number,
+    parse_with_config,
     report_shards,
     seed,
     shard_count,
     shard_options,
     threads,
+    world_params,
 )
 from simulator import World
 from simulator.adapter_specs import WORLD_BUILTINS, build_adapter
@@ -53,18 +58,15 @@ DEFAULT_ARMS = ("baseline=popularity", "filter=filter:popularity")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = Parser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = Parser.from_doc(__doc__)
     parser.add_argument(
         "--arm",
         action="append",
         metavar="NAME=SPEC",
         help="an arm: its name and the recommender serving it; repeat for each arm. SPEC as "
         f"for responsiveness.py: {', '.join(sorted(WORLD_BUILTINS))}, filter:SPEC, "
-        "filter-cluster:SPEC, checkpoint:PATH or package.module:Class. "
+        "filter-cluster:SPEC, checkpoint:PATH, http://HOST:PORT/PATH or package.module:Class "
+        "(keyword arguments: --adapter-arg SPEC key=value). "
         f"Default: {' '.join(DEFAULT_ARMS)}",
     )
     parser.add_argument(
@@ -95,9 +97,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "sends many mid-sized batches, and on a shared machine 1 avoids oversubscription",
     )
     add_serving_arguments(parser)
+    add_adapter_arg_options(parser)
     add_shard_arguments(parser)
+    add_world_param_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    return parser.parse_args(argv)
+    return parse_with_config(parser, argv)
 
 
 def parse_arms(values: list[str] | None) -> dict[str, str]:
@@ -137,6 +141,8 @@ def run_sharded(args: argparse.Namespace, world, specs: dict, config: LiveABConf
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the command line, also as an installed command (no __main__ block)
+        exit_on_sigterm()
     args = parse_args(argv)
     start = time.perf_counter()
     try:
@@ -154,18 +160,22 @@ def main(argv: list[str] | None = None) -> int:
         if config.baseline not in specs:
             raise ValueError(f"baseline arm {config.baseline!r} is not among --arm {list(specs)}")
         check_live_output_dir(args.out, args.overwrite)
+        arguments = adapter_kwargs(args, specs.values(), is_sharded(args))
         if args.threads is not None:
             import torch  # only here: built-in arms run without torch
 
             torch.set_num_threads(args.threads)
+        overrides = world_params(args)  # refused with --world before anything is built
         world = (
             load_world(args.world)
             if args.world is not None
-            else World.default(args.world_seed, max(args.n_users, 2))
+            else World.default(args.world_seed, max(args.n_users, 2), overrides)
         )
         config.check_world(world)
         arms = {
-            name: build_adapter(spec, world, args.device, cache_bytes(args))
+            name: build_adapter(
+                spec, world, args.device, cache_bytes(args), arguments.get(spec.strip(), {})
+            )
             for name, spec in specs.items()
         }
         if is_sharded(args):
@@ -188,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             specs,
             # run_live_ab's wall time excludes loading the world and the models.
             extra={
+                "command": args.command,
                 "total_wall_seconds": time.perf_counter() - start,
+                **({"adapter_args": arguments} if arguments else {}),
                 **(
                     {
                         "shards": {

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from experiments.arguments import Parser, number, seed
+from experiments.arguments import Parser, add_world_param_argument, number, seed, world_params
 from recommenders import Feedback
 from recommenders.atomic import atomic_write_csv
 from simulator import World
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("runs/logs"), help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace logs already in --out")
+    add_world_param_argument(parser)
     args = parser.parse_args(argv)
     try:
         config = LogConfig(
@@ -72,11 +73,12 @@ def main(argv: list[str] | None = None) -> int:
             slate_size=args.slate_size,
             seed=args.log_seed,
         )
+        overrides = world_params(args)  # refused with --world before anything is written
         check_output_dir(args.out, args.overwrite, LOGS_FILES)
         if args.world is not None:
             world = load_world(args.world)
         else:
-            world = World.default(args.seed, args.n_users)
+            world = World.default(args.seed, args.n_users, overrides)
         start = time.perf_counter()
         log = make_logs(world, config)
         seconds = time.perf_counter() - start

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import torch
 
-from experiments.arguments import Parser, number, seed, threads
+from experiments.arguments import Parser, number, parse_with_config, seed, threads
 from experiments.data_options import add_data_arguments, data_source, load_data, preset_name
 from experiments.movielens import (
     DEFAULT_MODELS,
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_data_arguments(parser)
-    args = parser.parse_args(argv)
+    args = parse_with_config(parser, argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return run(args)

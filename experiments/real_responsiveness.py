@@ -33,7 +33,15 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from experiments.arguments import Parser, add_serving_arguments, cache_bytes, seed
+from experiments.arguments import (
+    Parser,
+    adapter_kwargs,
+    add_adapter_arg_options,
+    add_serving_arguments,
+    cache_bytes,
+    parse_with_config,
+    seed,
+)
 from experiments.data_options import add_data_arguments, load_data
 from recommenders.datasets import DataCorpus
 from simulator.adapter_specs import DATA_BUILTINS, build_named, build_real_adapter
@@ -52,18 +60,15 @@ DEFAULT_ADAPTERS = ("popularity", "filter:popularity")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = Parser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        epilog=__doc__.split("\n\n", 2)[2],
-    )
+    parser = Parser.from_doc(__doc__, epilog_from=2)
     parser.add_argument(
         "--adapter",
         action="append",
         metavar="SPEC",
         help=f"recommender to measure; repeat to compare. Built-in: {', '.join(DATA_BUILTINS)}; "
         "filter:SPEC / filter-cluster:SPEC wrap SPEC in the FeedbackFilter heuristic "
-        "(by director / primary genre); checkpoint:PATH; package.module:Class. "
+        "(by director / primary genre); checkpoint:PATH; http://HOST:PORT/PATH (a served "
+        "recommender); package.module:Class (keyword arguments: --adapter-arg). "
         f"Default when neither --adapter nor --checkpoint is given: {' '.join(DEFAULT_ADAPTERS)}",
     )
     parser.add_argument(
@@ -104,9 +109,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     add_serving_arguments(parser)
+    add_adapter_arg_options(parser)
     add_data_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    return parser.parse_args(argv)
+    return parse_with_config(parser, argv)
 
 
 def parse_k(text: str) -> int | None:
@@ -128,14 +134,18 @@ def parse_ratings(text: str) -> tuple[float, ...]:
     return tuple(int(r) if r.is_integer() else r for r in ratings)
 
 
-def build_models(args: argparse.Namespace, data) -> dict:
+def build_models(args: argparse.Namespace, data) -> tuple[dict, dict]:
+    """Adapters by name, and the constructor keyword arguments given per spec."""
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
     corpus = DataCorpus.of(data)
+    measured = [*(specs or []), *(f"checkpoint:{p}" for p in args.checkpoint)]
+    arguments = adapter_kwargs(args, measured)
 
     def build(spec: str):
-        return build_real_adapter(spec, data, corpus, args.device, cache_bytes(args))
+        kwargs = arguments.get(spec.strip(), {})
+        return build_real_adapter(spec, data, corpus, args.device, cache_bytes(args), kwargs)
 
-    return build_named(specs or [], args.checkpoint, build)
+    return build_named(specs or [], args.checkpoint, build), arguments
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load_data(args)
         branch_feedback(config, data.rule)  # cheap checks first: a bad rating, too large a k
         selection = select_users(RealHistories(data), config)
-        models = build_models(args, data)
+        models, arguments = build_models(args, data)
         start = time.perf_counter()
         with (
             tqdm(
@@ -180,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
                 selection=selection,
                 on_interval=ci_bar.update,
             )
-        extra = {"wall_seconds": time.perf_counter() - start}
+        extra = {"command": args.command, "wall_seconds": time.perf_counter() - start}
+        if arguments:
+            extra["adapter_args"] = arguments
         paths = write_real_run(args.out, runs, config, data, extra=extra)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -24,16 +24,21 @@ from tqdm import tqdm
 
 from experiments.arguments import (
     Parser,
+    adapter_kwargs,
+    add_adapter_arg_options,
     add_serving_arguments,
     add_shard_arguments,
+    add_world_param_argument,
     cache_bytes,
     exit_on_sigterm,
     is_sharded,
     number,
+    parse_with_config,
     report_shards,
     seed,
     shard_count,
     shard_options,
+    world_params,
 )
 from recommenders.validation import AdapterError
 from simulator import (
@@ -53,11 +58,7 @@ DEFAULT_ADAPTERS = ("popularity", "itemknn", "filter:popularity", "filter:itemkn
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = Parser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+    parser = Parser.from_doc(__doc__)
     parser.add_argument(
         "--adapter",
         action="append",
@@ -66,7 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"Built-in: {', '.join(sorted(WORLD_BUILTINS))}; "
         "filter:SPEC / filter-cluster:SPEC wrap SPEC in the FeedbackFilter heuristic; "
         "checkpoint:PATH is a trained model (so filter:checkpoint:PATH filters it); "
-        "package.module:Class builds Class(corpus). "
+        "http://HOST:PORT/PATH is a recommender served over HTTP (docs/serving.md); "
+        "package.module:Class builds Class(corpus) (keyword arguments: --adapter-arg). "
         f"Default when neither --adapter nor --checkpoint is given: {' '.join(DEFAULT_ADAPTERS)}",
     )
     parser.add_argument(
@@ -123,9 +125,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     add_serving_arguments(parser)
+    add_adapter_arg_options(parser)
     add_shard_arguments(parser)
+    add_world_param_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    return parser.parse_args(argv)
+    return parse_with_config(parser, argv)
 
 
 class MeasuredBefore(Exception):
@@ -137,20 +141,29 @@ class MeasuredBefore(Exception):
 
 
 def world_of(args: argparse.Namespace) -> AnyWorld:
+    overrides = world_params(args)
     if args.world is not None:
         return load_world(args.world)
-    world = World.default(args.seed, max(args.n_users, 1))
+    world = World.default(args.seed, max(args.n_users, 1), overrides)
     if args.save_world is not None:
         world.save(args.save_world)
     return world
 
 
-def build_models(args: argparse.Namespace, world: AnyWorld) -> tuple[dict, dict]:
-    """Adapters by name, and the spec each was built from."""
+def measured_specs(args: argparse.Namespace) -> list[str]:
+    """The --adapter specs (or the defaults), then each --checkpoint as checkpoint:PATH."""
+    specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
+    return [*(specs or []), *(f"checkpoint:{path}" for path in args.checkpoint)]
+
+
+def build_models(args: argparse.Namespace, world: AnyWorld, arguments) -> tuple[dict, dict]:
+    """Adapters by name, and the spec each was built from (with ``arguments``'
+    constructor keyword arguments)."""
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
 
     def build(spec: str):
-        return build_adapter(spec, world, args.device, cache_bytes(args))
+        kwargs = arguments.get(spec.strip(), {})
+        return build_adapter(spec, world, args.device, cache_bytes(args), kwargs)
 
     return named_specs(specs or [], args.checkpoint, build)
 
@@ -171,6 +184,8 @@ def measure_sharded(args, config, world, specs, bar, ci_bar) -> list | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the command line, also as an installed command (no __main__ block)
+        exit_on_sigterm()
     args = parse_args(argv)
     try:
         config = ResponsivenessConfig(
@@ -186,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             n_resamples=args.n_resamples,
         )
         check_output_dir(args.out, args.overwrite)
+        arguments = adapter_kwargs(args, measured_specs(args), is_sharded(args))
         if args.save_world is not None:
             if args.world is not None:
                 raise ValueError(
@@ -199,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
         world = world_of(args)
         config.check_world(world)
-        models, specs = build_models(args, world)
+        models, specs = build_models(args, world, arguments)
         sharded = is_sharded(args)
         start = time.perf_counter()
         runs = []
@@ -242,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 except AdapterError as failure:
                     raise MeasuredBefore(failure, name, runs) from None
-        extra = {"wall_seconds": time.perf_counter() - start}
+        extra = {"command": args.command, "wall_seconds": time.perf_counter() - start}
+        if arguments:
+            extra["adapter_args"] = arguments
         if sharded:
             extra["shards"] = {
                 "n_shards": shard_count(args),
@@ -253,7 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     except MeasuredBefore as stopped:
         # The models measured before the failing one keep their results, marked partial.
         if stopped.runs:
-            extra = {"failed": {"model": stopped.model, "error": str(stopped.failure)}}
+            extra = {
+                "command": args.command,
+                "failed": {"model": stopped.model, "error": str(stopped.failure)},
+            }
+            if arguments:
+                extra["adapter_args"] = arguments
             write_run(args.out, stopped.runs, config, world, extra=extra)
             kept = f"; the {len(stopped.runs)} model(s) measured before it are in {args.out}"
         else:

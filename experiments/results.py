@@ -288,6 +288,8 @@ def run_report(
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the command line, also as an installed command (no __main__ block)
+        exit_on_sigterm()
     args = parse_args(argv)
     stages = args.stage or list(STAGES)
     out = args.out or Path("runs/results-quick" if args.quick else "runs/results")

@@ -4,7 +4,8 @@ training, evaluation and real data sets.
 This package imports no other package of the project: a model author needs only
 this one. The torch-based parts (``load_adapter``, ``SequentialModelAdapter``,
 ``TorchScoringAdapter``) are
-imported on first use, so the contract alone loads without torch. Sub-packages:
+imported on first use, so the contract alone loads without torch; so is ``HttpAdapter``
+(urllib). Sub-packages:
 ``adapters``, ``models``, ``losses``, ``training``, ``evaluation``, ``datasets``
 (docs/architecture.md).
 """
@@ -41,6 +42,7 @@ __all__ = [
     "FeedbackFilter",
     "History",
     "HistoryBatch",
+    "HttpAdapter",
     "InteractionData",
     "InvalidScoresError",
     "InvalidSlateError",
@@ -76,4 +78,8 @@ def __getattr__(name: str):
         from recommenders.adapters.sequential import SequentialModelAdapter
 
         return SequentialModelAdapter
+    if name == "HttpAdapter":
+        from recommenders.adapters.http import HttpAdapter
+
+        return HttpAdapter
     raise AttributeError(f"module 'recommenders' has no attribute {name!r}")

@@ -2,7 +2,8 @@
 
 Each output module (:mod:`simulator.responsiveness.output`,
 :mod:`simulator.live_ab.output`) and each study records
-:func:`package_versions` in its ``run.json`` and raises
+:func:`package_versions` (and :func:`project_record`, this project's version and
+git commit) in its ``run.json`` and raises
 :class:`OutputExistsError` rather than replace earlier results unasked.
 """
 
@@ -12,6 +13,8 @@ import hashlib
 import json
 import os
 import platform
+import re
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -63,6 +66,62 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+PROJECT = "responsiveness"
+"""This project's distribution name (pyproject.toml)."""
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The folder the packages were imported from: a source checkout, or site-packages."""
+
+NOT_A_CHECKOUT = "not a git checkout"
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """``git -C root ARGS`` output (stripped), or None when git is missing, fails or hangs."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def project_commit(root: Path = ROOT) -> str:
+    """``git rev-parse HEAD`` of the checkout at ``root``, suffixed ``+dirty`` when tracked
+    files have uncommitted changes; :data:`NOT_A_CHECKOUT` when git is missing or ``root``
+    is not the top of a git checkout (an installed copy inside some other repository's
+    folder does not take that repository's commit)."""
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != Path(root).resolve():
+        return NOT_A_CHECKOUT
+    commit = _git(root, "rev-parse", "HEAD")
+    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    if not commit or status is None:
+        return NOT_A_CHECKOUT
+    return commit + ("+dirty" if status else "")
+
+
+def project_version(root: Path = ROOT) -> str:
+    """The version in the checkout's pyproject.toml, else the installed distribution's."""
+    pyproject = Path(root) / "pyproject.toml"
+    if pyproject.is_file():
+        text = pyproject.read_text()
+        if re.search(rf'^name\s*=\s*"{PROJECT}"', text, re.M):
+            found = re.search(r'^version\s*=\s*"([^"]+)"', text, re.M)
+            if found:
+                return found.group(1)
+    try:
+        return metadata.version(PROJECT)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def project_record(root: Path = ROOT) -> dict[str, str]:
+    """``{"name", "version", "commit"}`` of this project, as every run record holds it
+    beside its :func:`package_versions`."""
+    return {"name": PROJECT, "version": project_version(root), "commit": project_commit(root)}
+
+
 def md_table(frame: pd.DataFrame) -> str:
     """A GitHub markdown table of ``frame`` (values already formatted as text)."""
     header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
@@ -102,6 +161,8 @@ def finish_results(out: Path, manifest: str, record: dict, files: list[Path]) ->
     complete; :func:`check_results` verifies. A file in a sub-folder that has a manifest
     of its own is listed by that manifest, which is enough: it covers the rest."""
     root = Path(out).absolute()
+    if "versions" in record and "project" not in record:
+        record = {**record, "project": project_record()}  # beside the package versions
     record = {
         **record,
         "files": {Path(p).absolute().relative_to(root).as_posix(): file_digest(p) for p in files},

@@ -3,7 +3,9 @@
 A *user-step* is one slate served to one user and acted upon: k per user
 before and at the fork, plus one per branch and horizon step after it
 (:func:`simulator.total_user_steps`). The share of wall time spent inside
-``adapter.recommend`` separates the recommender's cost from the simulator's.
+``adapter.recommend`` separates the recommender's cost from the simulator's;
+:func:`http_overhead` compares that time per call for an adapter in process and
+behind a local HTTP server.
 """
 
 from __future__ import annotations
@@ -243,4 +245,65 @@ def worker_scaling(
         medians,
         [medians[0] / m for m in medians],
         all(all(a.equals(b) for a, b in zip(run, tables[0], strict=True)) for run in tables[1:]),
+    )
+
+
+@dataclass(frozen=True)
+class HttpOverhead:
+    """An adapter in process and served over HTTP on 127.0.0.1, in ``pairs`` alternating
+    protocol runs: median seconds per ``recommend`` call of each (the service's own timer
+    around the call), the median of the pairs' ratios (served / in process), the calls
+    per run, and whether every run gave the same per-user table."""
+
+    adapter: str
+    n_users: int
+    k: int
+    pairs: int
+    calls: int
+    in_process_seconds: float
+    served_seconds: float
+    ratio: float
+    identical: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def http_overhead(
+    world: AnyWorld, config: ResponsivenessConfig, spec: str = "popularity", pairs: int = 3
+) -> HttpOverhead:
+    """Time ``spec``'s adapter in process and as a :class:`recommenders.adapters.http.HttpAdapter`
+    of the same adapter behind :func:`recommenders.serving.serve_in_thread` (this process,
+    127.0.0.1, a fresh port), alternating; see :class:`HttpOverhead`. The served time holds
+    the JSON both ways, the loopback HTTP exchange and the adapter itself."""
+    from recommenders.adapters.http import HttpAdapter
+    from recommenders.serving import serve_in_thread
+    from simulator.adapter_specs import build_adapter
+
+    if pairs < 1:
+        raise ValueError(f"pairs must be >= 1, got {pairs}")
+    adapter = build_adapter(spec, world)
+    per_call: dict[bool, list[float]] = {False: [], True: []}
+    calls, tables = set(), []
+    with serve_in_thread(adapter, world.corpus.n_items) as server:
+        client = HttpAdapter(world.corpus, server.url)
+        for _ in range(pairs):
+            for served in (False, True):
+                run = measure_responsiveness(
+                    world, client if served else adapter, config, name=spec, summary=False
+                )
+                per_call[served].append(run.service.recommend_seconds / run.service.calls)
+                calls.add(run.service.calls)
+                tables.append(run.per_user)
+    ratios = [s / i for i, s in zip(per_call[False], per_call[True], strict=True)]
+    return HttpOverhead(
+        spec,
+        config.n_users,
+        config.k,
+        pairs,
+        max(calls),
+        statistics.median(per_call[False]),
+        statistics.median(per_call[True]),
+        statistics.median(ratios),
+        len(calls) == 1 and all(table.equals(tables[0]) for table in tables[1:]),
     )

@@ -46,7 +46,7 @@ from experiments.paper.study import (
     write_json,
 )
 from recommenders.atomic import atomic_write_csv
-from simulator.records import package_versions
+from simulator.records import package_versions, project_record
 from simulator.responsiveness.plots import plot_horizon, plot_responsiveness
 from simulator.responsiveness.simulated import summarize, total_user_steps
 
@@ -183,6 +183,7 @@ def run_fig3b_study(
             "fingerprints": fingerprints,
             "seconds": seconds,
             "versions": package_versions(),
+            "project": project_record(),
         },
     )
     paths["study.json"] = out / "study.json"

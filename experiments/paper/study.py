@@ -46,7 +46,7 @@ from recommenders.training.loop import TrainConfig
 from recommenders.variants import VARIANTS, get_variant
 from simulator.logs import LogConfig, make_logs
 from simulator.responsiveness.simulated import ResponsivenessConfig, measure_responsiveness
-from simulator.world.world import World, WorldConfig
+from simulator.world.world import World, WorldConfig, override_world_config, world_parameters
 
 STUDY_FLOAT_FORMAT = "%.6g"
 """Six significant digits: the study's tables mix counts, dislike rates near 1e-3 and
@@ -121,22 +121,17 @@ class StudyConfig:
 def world_config(
     seed: int, n_users: int, overrides: tuple[tuple[str, float], ...] = ()
 ) -> WorldConfig:
-    """The default world config of ``seed`` with ``n_users`` users and ``overrides`` applied."""
+    """The default world config of ``seed`` with ``n_users`` users and ``overrides`` applied
+    (:func:`simulator.world.world.override_world_config`)."""
     base = WorldConfig()
-    sections = {
-        "corpus": base.corpus.to_dict(),
-        "population": {**base.population.to_dict(), "n_users": n_users},
-        "response": base.response.to_dict(),
-    }
-    for key, value in overrides:
-        section, _, name = key.partition(".")
-        if section not in sections or name not in sections[section]:
-            known = [f"{s}.{f}" for s, d in sections.items() for f in d if f != "n_users"]
+    config = replace(base, seed=seed, population=replace(base.population, n_users=n_users))
+    # The study sets the number of users itself; any other parameter may vary.
+    known = [key for key in world_parameters(config) if key != "population.n_users"]
+    for key, _ in overrides:
+        if key not in known:
             raise StudyError(f"unknown world parameter {key!r}; known: {', '.join(known)}")
-        current = sections[section][name]
-        sections[section][name] = type(current)(value)
     try:
-        return WorldConfig.from_dict({"seed": seed, **sections})
+        return override_world_config(config, overrides)
     except ValueError as error:
         raise StudyError(f"world overrides {dict(overrides)}: {error}") from None
 

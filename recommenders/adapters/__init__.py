@@ -1,7 +1,9 @@
 """Reference adapters: recommenders that implement :class:`recommenders.RecommenderAdapter`.
 
 Numpy only, except :mod:`~recommenders.adapters.sequential` (a trained torch
-model behind the contract), which is imported on first use.
+model behind the contract) and :mod:`~recommenders.adapters.http` (a recommender
+served over HTTP, on urllib), which are imported on first use, as is
+:mod:`~recommenders.adapters.implicit_als` (``implicit``'s ALS, an optional extra).
 """
 
 from recommenders.adapters.feedback_filter import FeedbackFilter
@@ -13,6 +15,8 @@ from recommenders.adapters.similar import SimilarItemsAdapter
 
 __all__ = [
     "FeedbackFilter",
+    "HttpAdapter",
+    "ImplicitALSAdapter",
     "ItemKNNAdapter",
     "MixtureAdapter",
     "PopularityAdapter",
@@ -27,4 +31,12 @@ def __getattr__(name: str):
         from recommenders.adapters.sequential import SequentialModelAdapter
 
         return SequentialModelAdapter
+    if name == "HttpAdapter":
+        from recommenders.adapters.http import HttpAdapter
+
+        return HttpAdapter
+    if name == "ImplicitALSAdapter":
+        from recommenders.adapters.implicit_als import ImplicitALSAdapter
+
+        return ImplicitALSAdapter
     raise AttributeError(f"module 'recommenders.adapters' has no attribute {name!r}")

@@ -27,7 +27,8 @@ class InteractionData:
             (the rank of the source's order column), ``item`` in ``[0, n_items)``,
             ``feedback`` (:class:`~recommenders.history.Feedback` code), float64
             ``dwell`` in [0, 1] (1.0 on every row when the source has none), and
-            int64 ``rating`` when the source had ratings (absent otherwise).
+            ``rating`` when the source had ratings (int64 whole stars, float64 half
+            stars; absent otherwise).
         items: one row per dense item id (the index, named ``item``): int64
             ``original_id``; ``title`` (str) when the source had titles;
             ``clusters``: tuple of cluster ids in the source's listed order

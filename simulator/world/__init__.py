@@ -24,7 +24,9 @@ from simulator.world.world import (
     WorldConfig,
     WorldFileError,
     check_version,
+    override_world_config,
     read_header,
+    world_parameters,
 )
 
 WORLD_KINDS = {WORLD_FORMAT: World, FITTED_FORMAT: FittedWorld}
@@ -62,4 +64,6 @@ __all__ = [
     "WorldFileError",
     "fit_world",
     "load_world",
+    "override_world_config",
+    "world_parameters",
 ]

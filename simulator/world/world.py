@@ -13,7 +13,7 @@ import io
 import json
 import math
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,67 @@ class WorldConfig:
             population=PopulationConfig(**data["population"]),
             response=ResponseConfig(**data["response"]),
         )
+
+
+WORLD_SECTIONS = ("corpus", "population", "response")
+"""The parts of a :class:`WorldConfig` that :func:`override_world_config` reaches."""
+
+
+def world_parameters(config: WorldConfig | None = None) -> dict[str, object]:
+    """Every ``section.field`` of ``config`` (default: ``WorldConfig()``) -> its value."""
+    config = config or WorldConfig()
+    return {
+        f"{section}.{f.name}": getattr(getattr(config, section), f.name)
+        for section in WORLD_SECTIONS
+        for f in fields(getattr(config, section))
+    }
+
+
+KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+"""How :func:`world_parameter_value`'s errors name the type a parameter takes."""
+
+
+def world_parameter_value(key: str, value, known: dict | None = None):
+    """``value`` as the type of the world parameter ``key`` (a ``section.field`` of
+    :func:`world_parameters`; an int field takes a whole number, a float field any
+    number); a one-line ValueError listing the known keys for an unknown key or a value
+    of the wrong type. Ranges are checked by the config parts themselves."""
+    known = world_parameters() if known is None else known
+    if key not in known:
+        raise ValueError(f"unknown world parameter {key!r}; known: {', '.join(known)}")
+    current = known[key]
+    if isinstance(current, bool) or isinstance(value, bool):
+        ok = isinstance(current, bool) and isinstance(value, bool)
+    elif isinstance(current, int):
+        ok = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        value = int(value) if ok else value
+    elif isinstance(current, float):
+        ok = isinstance(value, int | float)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, type(current))
+    if not ok:
+        raise ValueError(
+            f"world parameter {key} takes {KINDS.get(type(current), 'a value')}, got "
+            f"{value!r}; "
+            f"known: {', '.join(known)}"
+        )
+    return value
+
+
+def override_world_config(config: WorldConfig, overrides) -> WorldConfig:
+    """``config`` with ``overrides`` (a mapping or ``(key, value)`` pairs of dotted
+    ``section.field`` keys, e.g. ``{"corpus.n_items": 20000}``) replaced
+    (``dataclasses.replace``, so each part checks itself); a one-line ValueError naming
+    the key and listing the known ones for an unknown key or a value of the wrong type."""
+    pairs = overrides.items() if hasattr(overrides, "items") else overrides
+    known = world_parameters(config)
+    changes: dict[str, dict] = {}
+    for key, value in pairs:
+        section, _, name = key.partition(".")
+        changes.setdefault(section, {})[name] = world_parameter_value(key, value, known)
+    parts = {s: replace(getattr(config, s), **c) for s, c in changes.items()}
+    return replace(config, **parts)
 
 
 def canonical_bytes(array: np.ndarray) -> bytes:
@@ -240,11 +301,13 @@ class World:
         return cls(config, corpus, population)
 
     @classmethod
-    def default(cls, seed: int, n_users: int) -> World:
-        """The default world of ``seed`` with a population of ``n_users``."""
+    def default(cls, seed: int, n_users: int, overrides=None) -> World:
+        """The default world of ``seed`` with a population of ``n_users`` and, if given,
+        ``overrides`` of its parameters (:func:`override_world_config`)."""
         base = WorldConfig()
         population = PopulationConfig(**{**base.population.to_dict(), "n_users": n_users})
-        return cls.generate(WorldConfig(seed, base.corpus, population, base.response))
+        config = WorldConfig(seed, base.corpus, population, base.response)
+        return cls.generate(override_world_config(config, overrides or {}))
 
     @property
     def n_users(self) -> int:

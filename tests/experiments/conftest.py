@@ -1,6 +1,8 @@
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
@@ -34,3 +36,26 @@ def load_cli(name: str):
 @pytest.fixture(scope="session")
 def responsiveness_cli():
     return load_cli("responsiveness")
+
+
+def write_ml1m_ratings(
+    path: Path,
+    rng: np.random.Generator,
+    n_users: int,
+    n_movies: int,
+    lengths: tuple[int, int],
+    weights: np.ndarray | None = None,
+) -> None:
+    """``path/interactions.csv.gz`` in the ML-1M folder format: each of ``n_users`` users
+    rates ``lengths[0]`` to ``lengths[1] - 1`` distinct movies (drawn with probabilities
+    ``weights``, uniform if None) from 1 to 5 stars, skewed towards 4 and 5 as in ML-1M."""
+    rows = []
+    for user in range(1, n_users + 1):
+        length = int(rng.integers(*lengths))
+        movies = rng.choice(n_movies, size=length, replace=False, p=weights) + 1
+        for position, movie in enumerate(movies):
+            rating = int(rng.choice(5, p=[0.1, 0.1, 0.2, 0.3, 0.3])) + 1
+            rows.append((user, position, int(movie), rating, ""))
+    pd.DataFrame(rows, columns=["user_id", "position", "movie_id", "rating", "timestamp"]).to_csv(
+        path / "interactions.csv.gz", index=False
+    )

@@ -7,7 +7,7 @@ import pytest
 
 from recommenders.datasets import data_root, load_ml1m
 
-from .conftest import load_cli
+from .conftest import load_cli, write_ml1m_ratings
 
 FAST = ["--n-resamples", "200", "--no-progress"]
 FILES = [
@@ -44,16 +44,8 @@ def folder(tmp_path_factory) -> Path:
             "director_name": [None if i % 9 == 4 else f"Director {i % 6}" for i in range(60)],
         }
     ).to_csv(path / "items.csv", index=False)
-    rows = []
-    for user in range(1, 26):
-        length = int(rng.integers(4, 11))
-        movies = rng.choice(60, size=length, replace=False, p=np.linspace(2, 1, 60) / 90) + 1
-        for position, movie in enumerate(movies):
-            rating = int(rng.choice(5, p=[0.1, 0.1, 0.2, 0.3, 0.3])) + 1
-            rows.append((user, position, int(movie), rating, ""))
-    pd.DataFrame(rows, columns=["user_id", "position", "movie_id", "rating", "timestamp"]).to_csv(
-        path / "interactions.csv.gz", index=False
-    )
+    weights = np.linspace(2, 1, 60) / 90
+    write_ml1m_ratings(path, rng, n_users=25, n_movies=60, lengths=(4, 11), weights=weights)
     return path
 
 
@@ -119,6 +111,22 @@ def test_one_line_errors(cli, folder, tmp_path, capsys, args, message):
     error = capsys.readouterr().err
     assert error.startswith("error: ") and message in error and error.count("\n") == 1
     assert not (tmp_path / "x" / "responsiveness.csv").exists()
+
+
+def test_adapter_arguments_reach_the_model_and_run_json(cli, folder, tmp_path):
+    """``--adapter-arg`` reaches ``Class(corpus, **kwargs)`` on real histories too, and
+    run.json records what was passed, so the run can be repeated from it."""
+    spec = "tests.experiments.keyword_adapter:Shifted"
+    plain, shifted = tmp_path / "plain", tmp_path / "shifted"
+    assert _run(cli, folder, plain, "--k", "4", "--adapter", spec) == 0
+    argv = ["--k", "4", "--adapter", spec, "--adapter-arg", spec, "offset=3"]
+    assert _run(cli, folder, shifted, *argv) == 0
+    assert "adapter_args" not in json.loads((plain / "run.json").read_text())
+    assert json.loads((shifted / "run.json").read_text())["adapter_args"] == {spec: {"offset": 3}}
+    # Popularity from rank 3 on is another slate: the same users, other counts.
+    a, b = (pd.read_csv(out / "per_user.csv.gz") for out in (plain, shifted))
+    assert a["user"].tolist() == b["user"].tolist()
+    assert not a[["content", "creator"]].equals(b[["content", "creator"]])
 
 
 def test_k_last_forks_every_user_at_their_own_last_event(cli, folder, tmp_path):

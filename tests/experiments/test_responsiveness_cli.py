@@ -264,3 +264,93 @@ def test_the_state_cache_gives_the_results_of_full_recomputation(
 def test_a_bad_cache_bound_is_one_line(responsiveness_cli, tmp_path, capsys):
     assert responsiveness_cli.main(["--cache-mib", "0", "--out", str(tmp_path / "x")]) == 2
     assert capsys.readouterr().err.strip() == "error: argument --cache-mib: must be >= 1 MiB, got 0"
+
+
+KEYWORD_SPEC = "tests.experiments.keyword_adapter:Shifted"
+
+
+def test_adapter_arguments_reach_the_constructors(responsiveness_cli, tmp_path):
+    """--adapter-arg and --adapter-args give the same run; without them another one."""
+    args = ["--adapter", "random", "--adapter", KEYWORD_SPEC, *SMALL]
+    by_option = [
+        *args,
+        "--adapter-arg",
+        "random",
+        "seed=5",
+        "--adapter-arg",
+        KEYWORD_SPEC,
+        "offset=3",
+        "--adapter-arg",
+        KEYWORD_SPEC,
+        "label=wide",
+    ]
+    file = tmp_path / "args.json"
+    file.write_text(json.dumps({"random": {"seed": 5}, KEYWORD_SPEC: {"offset": 3}}))
+    runs = {
+        "option": by_option,
+        "file": [*args, "--adapter-args", str(file), "--adapter-arg", KEYWORD_SPEC, "label=wide"],
+        "defaults": args,
+    }
+    for name, argv in runs.items():
+        assert responsiveness_cli.main([*argv, "--out", str(tmp_path / name)]) == 0, name
+    per_user = {
+        name: pd.read_csv(tmp_path / name / "per_user.csv.gz") for name in ("option", "file")
+    }
+    for name in ("responsiveness.csv", "per_user.csv.gz"):
+        assert (tmp_path / "option" / name).read_bytes() == (tmp_path / "file" / name).read_bytes()
+    defaults = pd.read_csv(tmp_path / "defaults" / "per_user.csv.gz")
+    for model in ("random", KEYWORD_SPEC):  # each adapter's own arguments changed its slates
+        assert not per_user["option"][per_user["option"]["model"] == model].equals(
+            defaults[defaults["model"] == model]
+        ), model
+    record = json.loads((tmp_path / "option" / "run.json").read_text())
+    assert record["adapter_args"] == {
+        "random": {"seed": 5},
+        KEYWORD_SPEC: {"offset": 3, "label": "wide"},
+    }
+    assert "adapter_args" not in json.loads((tmp_path / "defaults" / "run.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--adapter", KEYWORD_SPEC, "--adapter-arg", KEYWORD_SPEC, "foo=1"],
+            f"error: adapter '{KEYWORD_SPEC}' takes no argument 'foo' (it takes: offset, label, "
+            "weights)",
+        ),
+        (
+            ["--adapter", "random", "--adapter-arg", "random", "seed"],
+            "error: adapter 'random': --adapter-arg 'seed' is not key=value",
+        ),
+        (
+            ["--adapter", "random", "--adapter-arg", "popularity", "exclude_consumed=false"],
+            "error: --adapter-arg for adapter 'popularity', which is not measured (measured: "
+            "random)",
+        ),
+        (
+            ["--adapter", KEYWORD_SPEC, "--adapter-arg", KEYWORD_SPEC, "offset=-2"],
+            f"error: adapter '{KEYWORD_SPEC}': Shifted(corpus, offset=-2) failed: ValueError: "
+            "offset must be a whole number >= 0, got -2",
+        ),
+        (
+            ["--adapter", "random", "--adapter-arg", "random", "seed=[1]"],
+            "error: adapter 'random' with seed=[1] failed: TypeError:",
+        ),
+        (
+            ["--adapter", "random", "--adapter-args", "no/such/file.json"],
+            "error: --adapter-args no/such/file.json: cannot read it",
+        ),
+        (
+            ["--adapter", "random", "--adapter-arg", "random", "seed=1", "--shards", "2"],
+            "error: --adapter-arg / --adapter-args do not reach sharded runs",
+        ),
+        (["--adapter-arg", "random"], "error: argument --adapter-arg: expected 2 arguments"),
+    ],
+)
+def test_bad_adapter_arguments_are_one_line(responsiveness_cli, tmp_path, capsys, args, message):
+    out = tmp_path / "x"
+    assert responsiveness_cli.main([*SMALL, "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1, err
+    assert not out.exists() or not any(out.iterdir())
