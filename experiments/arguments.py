@@ -165,12 +165,15 @@ def shard(text: str) -> str:
 
 
 def exit_on_sigterm() -> None:
-    """Turn SIGTERM into ``SystemExit(143)``, so that a killed run unwinds like Ctrl-C:
-    temporary files are removed and worker processes or a local Ray are stopped."""
+    """Turn SIGTERM into ``Terminated(143)`` (a ``SystemExit``), so that a killed run
+    unwinds like Ctrl-C: temporary files are removed and worker processes or a local
+    Ray are stopped. An adapter's own ``sys.exit`` is its failure; this one is not."""
     import signal
 
+    from recommenders.validation import Terminated
+
     def stop(signum, frame):
-        raise SystemExit(128 + signum)
+        raise Terminated(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
 

@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             print(server.url, flush=True)
             server.serve_forever()
     except (KeyboardInterrupt, SystemExit):
-        # Ctrl-C, or SIGTERM (exit_on_sigterm raises SystemExit): the ways a service is
-        # stopped, so a clean exit, also when the signal comes before serving starts.
+        # Ctrl-C, or SIGTERM (exit_on_sigterm raises Terminated, a SystemExit): the ways
+        # a service is stopped, so a clean exit, also when the signal comes before serving.
         pass
     return 0
 

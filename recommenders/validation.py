@@ -29,16 +29,22 @@ class AdapterFailure(AdapterError):
     """An adapter's ``recommend`` raised (or called ``sys.exit``): the run cannot go on."""
 
 
+class Terminated(SystemExit):
+    """The process was asked to stop from outside (a signal such as SIGTERM), whatever
+    it was running at the time; its code is the shell's ``128 + signal number``."""
+
+
 def call_recommend(adapter, histories, slate_size: int) -> object:
     """``adapter.recommend(histories, slate_size)``, with whatever it raises, ``SystemExit``
     included, turned into a one-line :class:`AdapterFailure` naming the adapter.
 
     A contract error (:class:`AdapterError`) passes through unchanged;
-    ``KeyboardInterrupt`` is left alone so a user can still stop a run.
+    ``KeyboardInterrupt`` and :class:`Terminated` (a signal that happened to arrive
+    during the call, not the adapter's doing) are left alone so a run can be stopped.
     """
     try:
         return adapter.recommend(histories, slate_size)
-    except AdapterError:
+    except (AdapterError, Terminated):
         raise
     except (Exception, SystemExit) as failure:
         name = getattr(adapter, "name", type(adapter).__name__)

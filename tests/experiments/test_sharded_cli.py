@@ -119,7 +119,7 @@ def test_sigterm_mid_run_then_rerun_measures_only_the_rest(tmp_path):
     while len(_stamps(out / "shards")) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
     killed.send_signal(signal.SIGTERM)
-    assert killed.wait(timeout=60) == 128 + signal.SIGTERM
+    assert killed.wait(timeout=60) == 128 + signal.SIGTERM, killed.stderr.read()
     before = _stamps(out / "shards")
     assert 3 <= len(before) < 10, "the run finished before it could be killed mid-way"
     assert not (out / "run.json").exists()

@@ -14,7 +14,7 @@ from recommenders import (
     RecommenderAdapter,
     ScoringAdapter,
 )
-from recommenders.validation import AdapterFailure
+from recommenders.validation import AdapterFailure, Terminated
 from simulator import ResponsivenessConfig, measure_responsiveness
 
 
@@ -183,3 +183,14 @@ def test_an_adapter_that_raises_is_a_one_line_failure(small_world, how, shown):
         AdapterFailure, match=f"adapter _Exits: recommend raised {re.escape(shown)}"
     ):
         measure_responsiveness(small_world, _Exits(how), config)
+
+
+@pytest.mark.parametrize("how", [Terminated(143), KeyboardInterrupt()])
+def test_a_stop_from_outside_during_recommend_stops_the_run(small_world, how):
+    """SIGTERM (turned into Terminated by the CLIs) or Ctrl-C arriving while an adapter
+    runs is not the adapter's failure: it leaves the run as it is, code unchanged."""
+    config = ResponsivenessConfig(n_users=10, k=3, n_resamples=200)
+    with pytest.raises(type(how)) as stopped:
+        measure_responsiveness(small_world, _Exits(how), config)
+    assert type(stopped.value) is type(how)
+    assert getattr(stopped.value, "code", None) == getattr(how, "code", None)
