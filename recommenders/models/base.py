@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -119,6 +120,19 @@ class SequentialRecommender(nn.Module, abc.ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} is not served incrementally")
 
+    def trace(
+        self,
+        items: torch.Tensor,
+        feedback: torch.Tensor,
+        dwell: torch.Tensor,
+        lengths: torch.Tensor,
+    ) -> ModelTrace:
+        """Every intermediate of :meth:`forward` (dropout as the module's mode has it): the
+        network's input, each layer's output and the final states, all (B, L + 1, dim)
+        over the same positions as ``forward``'s, plus attention weights where the
+        network has them. ``trace(...).levels[-1]`` equals ``forward(...)``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be traced")
+
     def last_state(
         self,
         items: torch.Tensor,
@@ -184,6 +198,30 @@ class SequentialRecommender(nn.Module, abc.ABC):
                 f"{name}: lengths must be in [0, {width}] and items within length in "
                 f"[0, {self.n_items})"
             )
+
+
+@dataclass(frozen=True)
+class ModelTrace:
+    """What :meth:`SequentialRecommender.trace` returns.
+
+    Attributes:
+        names: a name per level: ``"input"`` (what the sequence network reads: event
+            vectors, plus positions for a transformer), ``"layer 1"``.. and ``"state"``
+            (the user states s that score items).
+        levels: (B, L + 1, dim) per level, position t after the first t events.
+        attention: per layer, (B, heads, L + 1, L + 1) softmax weights of each query
+            position over key positions (rows sum to 1 over visible keys); None for a
+            network without attention.
+    """
+
+    names: tuple[str, ...]
+    levels: tuple[torch.Tensor, ...]
+    attention: tuple[torch.Tensor, ...] | None = None
+
+
+def level_names(n_layers: int) -> tuple[str, ...]:
+    """``("input", "layer 1", ..., "layer n", "state")``: the levels of a :class:`ModelTrace`."""
+    return ("input", *(f"layer {i + 1}" for i in range(n_layers)), "state")
 
 
 def take_positions(

@@ -5,7 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from recommenders.models.base import SequentialRecommender, put_positions, take_positions
+from recommenders.models.base import (
+    ModelTrace,
+    SequentialRecommender,
+    level_names,
+    put_positions,
+    take_positions,
+)
 from recommenders.models.config import ModelConfig
 
 
@@ -41,6 +47,20 @@ class GRURecommender(SequentialRecommender):
     def _contextualise(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         out, _ = self.gru(self.dropout(x))
         return self.projection(out)
+
+    def trace(self, items, feedback, dwell, lengths) -> ModelTrace:
+        """As :meth:`forward` in eval mode, one GRU layer at a time (the layers
+        :meth:`prefill` uses), so every layer's hidden vectors are seen."""
+        if self.training:
+            raise RuntimeError("GRURecommender.trace needs eval mode (call model.eval())")
+        self._check(items, feedback, dwell, lengths)
+        x = self.embed(items, feedback, dwell, lengths)
+        levels = [x]
+        for layer in self._layers():
+            x, _ = layer(x)
+            levels.append(x)
+        levels.append(self.projection(x))
+        return ModelTrace(level_names(self.config.n_layers), tuple(levels))
 
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"hidden": (self.config.n_layers, self.config.dim), "out": (self.config.dim,)}

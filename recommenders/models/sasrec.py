@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recommenders.models.base import SequentialRecommender, put_positions
+from recommenders.models.base import ModelTrace, SequentialRecommender, level_names, put_positions
 from recommenders.models.config import ModelConfig
 from recommenders.models.features import EMBEDDING_STD
 
@@ -64,6 +64,28 @@ class SASRecRecommender(SequentialRecommender):
         padding = positions.unsqueeze(0) > lengths.unsqueeze(1)
         return self.transformer(x, mask=causal, src_key_padding_mask=padding, is_causal=True)
 
+    def trace(self, items, feedback, dwell, lengths) -> ModelTrace:
+        """As :meth:`forward` in eval mode, layer by layer (the same pre-norm arithmetic
+        as :meth:`prefill`), with each layer's causal attention weights
+        ``softmax(q k^T / sqrt(d_head))`` per head."""
+        if self.training:
+            raise RuntimeError("SASRecRecommender.trace needs eval mode (call model.eval())")
+        self._check(items, feedback, dwell, lengths)
+        x = self.embed(items, feedback, dwell, lengths)
+        width = x.shape[1]
+        x = x + self.positions(torch.arange(width, device=x.device))
+        future = torch.ones(width, width, dtype=torch.bool, device=x.device).triu(1)
+        levels, attention = [x], []
+        for level in range(self.config.n_layers):
+            query, keys, values = self._qkv(level, x)
+            heads = self._split_heads(level, query), self._split_heads(level, keys)
+            logits = heads[0] @ heads[1].transpose(-1, -2) / heads[0].shape[-1] ** 0.5
+            attention.append(logits.masked_fill(future, float("-inf")).softmax(-1))
+            x = self._attend(level, x, query, keys, values, {"is_causal": True})
+            levels.append(x)
+        levels.append(self.transformer.norm(x))
+        return ModelTrace(level_names(self.config.n_layers), tuple(levels), tuple(attention))
+
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"kv": (self.config.n_layers, 2, self.config.dim), "out": (self.config.dim,)}
 
@@ -74,17 +96,18 @@ class SASRecRecommender(SequentialRecommender):
         qkv = F.linear(layer.norm1(x), attention.in_proj_weight, attention.in_proj_bias)
         return qkv.chunk(3, dim=-1)
 
+    def _split_heads(self, level: int, t: torch.Tensor) -> torch.Tensor:
+        """(B, Q, dim) -> (B, heads, Q, d_head) for layer ``level``'s attention."""
+        heads = self.transformer.layers[level].self_attn.num_heads
+        return t.unflatten(-1, (heads, t.shape[-1] // heads)).transpose(1, 2)
+
     def _attend(self, level, x, query, keys, values, attend) -> torch.Tensor:
         """The rest of pre-norm layer ``level`` (``norm_first=True``, dropout off in eval):
         ``x + out_proj(softmax(q k^T / sqrt(d_head)) v)``, then ``+ FF(LN2(.))``; keys and
         values (B, K, dim), ``attend`` the attention's mask arguments."""
         layer = self.transformer.layers[level]
-        heads = layer.self_attn.num_heads
-
-        def split(t):
-            return t.unflatten(-1, (heads, t.shape[-1] // heads)).transpose(1, 2)
-
-        mixed = F.scaled_dot_product_attention(split(query), split(keys), split(values), **attend)
+        query, keys, values = (self._split_heads(level, t) for t in (query, keys, values))
+        mixed = F.scaled_dot_product_attention(query, keys, values, **attend)
         x = x + layer.self_attn.out_proj(mixed.transpose(1, 2).flatten(-2))
         return x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
 

@@ -1,0 +1,102 @@
+"""Inside a trained model at the fork: the protocol's branch histories traced through it.
+
+:func:`forked_histories` runs the counterfactual protocol
+(:mod:`simulator.responsiveness.simulated`) and keeps the histories each branch sends
+for step k+1 (identical but for the feedback on x_k). :func:`probe_table` traces them
+through a model with :func:`recommenders.probe.branch_gap` and summarises each level's
+relative state gap ``||h_B - h_A|| / ||h_A||`` and the attention on x_k by their means
+over users with 95% BCa bootstrap intervals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from recommenders.adapters.sequential import SequentialModelAdapter
+from recommenders.history import HistoryBatch
+from recommenders.probe import BranchGap, branch_gap
+from simulator.bootstrap import mean_difference_ci
+from simulator.responsiveness.branches import parse_branches
+from simulator.responsiveness.simulated import (
+    ResponsivenessConfig,
+    SlateEvent,
+    measure_responsiveness,
+)
+from simulator.world import AnyWorld
+
+
+def forked_histories(
+    world: AnyWorld, adapter, config: ResponsivenessConfig
+) -> dict[str, HistoryBatch]:
+    """Branch name -> the histories (rows by user) each branch sends at step k+1, under
+    ``config`` (its slates come from ``adapter``; only the first k steps matter)."""
+    kept: dict[int, list[tuple[np.ndarray, HistoryBatch]]] = {}
+
+    def keep(event: SlateEvent) -> None:
+        if event.branch is not None and event.step == config.k + 1:
+            rows = np.arange(len(event.histories))
+            kept.setdefault(event.branch, []).append(
+                (event.users.copy(), event.histories.take(rows))
+            )
+
+    measure_responsiveness(world, adapter, config, summary=False, on_slate=keep)
+    names = [action.name for action in parse_branches(config.branches)]
+    out = {}
+    for index, name in enumerate(names):
+        users = np.concatenate([u for u, _ in kept[index]])
+        batch = HistoryBatch.concat([h for _, h in kept[index]])
+        out[name] = batch.take(np.argsort(users, kind="stable"))
+    return out
+
+
+def probe_rows(model: str, probe: BranchGap, seed: int = 0) -> list[dict]:
+    """Long rows (model, quantity, level, mean, ci_low, ci_high, n) of one probe."""
+    rows = []
+
+    def add(quantity: str, level: str, values: np.ndarray) -> None:
+        values = values[np.isfinite(values)]
+        mean, low, high = mean_difference_ci(values, seed=seed)
+        rows.append(
+            {
+                "model": model,
+                "quantity": quantity,
+                "level": level,
+                "mean": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "n": len(values),
+            }
+        )
+
+    for j, level in enumerate(probe.names):
+        add("state_gap", level, probe.gap[:, j])
+    if probe.last_attention is not None:
+        for layer in range(probe.last_attention.shape[2]):
+            for b, branch in enumerate(("a", "b")):
+                add(
+                    f"attention_on_x_k_{branch}",
+                    f"layer {layer + 1}",
+                    probe.last_attention[b, :, layer],
+                )
+    return rows
+
+
+def probe_table(
+    world: AnyWorld,
+    adapters: dict[str, SequentialModelAdapter],
+    config: ResponsivenessConfig,
+) -> tuple[pd.DataFrame, dict[str, BranchGap]]:
+    """Every model's probe on its own protocol run (each model serves its users' first k
+    slates, as in the measurement), between ``config.branches[0]`` and ``[1]``."""
+    if len(config.branches) != 2:
+        raise ValueError(f"a probe compares two branches, got {len(config.branches)}")
+    rows, probes = [], {}
+    for name, adapter in adapters.items():
+        if not isinstance(adapter, SequentialModelAdapter):
+            raise ValueError(f"{name}: only a trained sequential model can be probed")
+        branches = list(forked_histories(world, adapter, config).values())
+        probe = branch_gap(adapter.model, adapter.variant, *branches, device=adapter.device)
+        probes[name] = probe
+        rows.extend(probe_rows(name, probe, seed=config.seed))
+    return pd.DataFrame(rows), probes
