@@ -71,19 +71,16 @@ class SASRecRecommender(SequentialRecommender):
         if self.training:
             raise RuntimeError("SASRecRecommender.trace needs eval mode (call model.eval())")
         self._check(items, feedback, dwell, lengths)
-        x = self.embed(items, feedback, dwell, lengths)
-        width = x.shape[1]
-        x = x + self.positions(torch.arange(width, device=x.device))
-        future = torch.ones(width, width, dtype=torch.bool, device=x.device).triu(1)
-        levels, attention = [x], []
-        for level in range(self.config.n_layers):
-            query, keys, values = self._qkv(level, x)
+        inputs = self._positioned(items, feedback, dwell, lengths)
+        width = inputs.shape[1]
+        future = torch.ones(width, width, dtype=torch.bool, device=inputs.device).triu(1)
+        levels, attention = [inputs], []
+        for level, query, keys, _, out in self._causal_layers(inputs):
             heads = self._split_heads(level, query), self._split_heads(level, keys)
             logits = heads[0] @ heads[1].transpose(-1, -2) / heads[0].shape[-1] ** 0.5
             attention.append(logits.masked_fill(future, float("-inf")).softmax(-1))
-            x = self._attend(level, x, query, keys, values, {"is_causal": True})
-            levels.append(x)
-        levels.append(self.transformer.norm(x))
+            levels.append(out)
+        levels.append(self.transformer.norm(out))
         return ModelTrace(level_names(self.config.n_layers), tuple(levels), tuple(attention))
 
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -111,18 +108,28 @@ class SASRecRecommender(SequentialRecommender):
         x = x + layer.self_attn.out_proj(mixed.transpose(1, 2).flatten(-2))
         return x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
 
-    def prefill(self, states, items, feedback, dwell, lengths) -> None:
+    def _positioned(self, items, feedback, dwell, lengths) -> torch.Tensor:
+        """(B, L + 1, dim): BOS and event vectors plus their positions (no dropout)."""
         x = self.embed(items, feedback, dwell, lengths)
-        width = x.shape[1]
-        x = x + self.positions(torch.arange(width, device=x.device))
-        kv = states["kv"]
+        return x + self.positions(torch.arange(x.shape[1], device=x.device))
+
+    def _causal_layers(self, x: torch.Tensor):
+        """Each layer of the eval-mode causal pass over positioned inputs ``x``, in turn:
+        ``(level, query, keys, values, output)``, the output being the next layer's input.
+        Causal: a position <= lengths[b] never sees the padding after it."""
         for level in range(self.config.n_layers):
             query, keys, values = self._qkv(level, x)
+            x = self._attend(level, x, query, keys, values, {"is_causal": True})
+            yield level, query, keys, values, x
+
+    def prefill(self, states, items, feedback, dwell, lengths) -> None:
+        inputs = self._positioned(items, feedback, dwell, lengths)
+        width = inputs.shape[1]
+        kv = states["kv"]
+        for level, _, keys, values, out in self._causal_layers(inputs):  # noqa: B007 (the last output is the state)
             kv[:, :width, level, 0] = keys
             kv[:, :width, level, 1] = values
-            # Causal: a position <= lengths[b] never sees the padding after it.
-            x = self._attend(level, x, query, keys, values, {"is_causal": True})
-        states["out"][:, :width] = self.transformer.norm(x)
+        states["out"][:, :width] = self.transformer.norm(out)
 
     def extend(self, states, rows, at, items, feedback, dwell) -> torch.Tensor:
         valid = torch.ones(items.shape[0], 1, dtype=torch.bool, device=items.device)
