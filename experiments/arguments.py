@@ -179,8 +179,8 @@ def exit_on_sigterm() -> None:
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--executor``, ``--workers``, ``--ray-address``: where the run's ``what`` (its
-    independent parts) run (simulator.executors)."""
+    """``--executor``, ``--workers``, ``--cpus-per-worker``, ``--ray-address``: where the
+    run's ``what`` (its independent parts) run (simulator.executors)."""
     parser.add_argument(
         "--executor",
         choices=("local", "processes", "ray"),
@@ -195,7 +195,14 @@ def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
         "--ray-address",
         metavar="ADDR",
         help="a running Ray cluster (e.g. ray://head:10001 or auto); default: a local Ray "
-        "with --workers CPUs, started and stopped by the command",
+        "for --workers workers, started and stopped by the command",
+    )
+    parser.add_argument(
+        "--cpus-per-worker",
+        type=positive,
+        metavar="C",
+        help="CPUs (torch threads) of each worker, and what a Ray task asks its scheduler "
+        "for; default: this machine's cores / --workers, or 1 on a --ray-address cluster",
     )
 
 
@@ -230,6 +237,7 @@ def is_sharded(args: argparse.Namespace) -> bool:
         or args.executor != "local"
         or args.workers != 1
         or args.ray_address is not None
+        or args.cpus_per_worker is not None
     )
 
 
@@ -242,16 +250,33 @@ def shard_count(args: argparse.Namespace) -> int:
     return 1 if args.executor == "local" else max(1, min(4 * args.workers, args.n_users))
 
 
+def executor_of(args: argparse.Namespace):
+    """The executor of :func:`add_executor_arguments`' options (simulator.executors)."""
+    from simulator.executors import make_executor
+
+    return make_executor(args.executor, args.workers, args.ray_address, args.cpus_per_worker)
+
+
+def shard_record(args: argparse.Namespace) -> dict:
+    """What a manifest records of a sharded run: shard count, executor, workers and
+    each worker's CPUs."""
+    return {
+        "n_shards": shard_count(args),
+        "executor": args.executor,
+        "workers": args.workers,
+        "cpus_per_worker": executor_of(args).threads,
+    }
+
+
 def shard_options(args: argparse.Namespace) -> dict:
     """The keyword arguments of a sharded run (``measure_in_shards``,
     ``live_ab_in_shards``) from the command line: shard count, executor, ``--shard``,
     world file, device, cache and ``--overwrite``; one-line errors for bad ones."""
-    from simulator.executors import make_executor
     from simulator.shards import parse_shard
 
     return {
         "n_shards": shard_count(args),
-        "executor": make_executor(args.executor, args.workers, args.ray_address),
+        "executor": executor_of(args),
         "only": parse_shard(args.shard)[0] if args.shard else None,
         "world_file": args.world,
         "device": args.device,

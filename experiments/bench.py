@@ -167,6 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shards", type=int, default=8, help="shards of the --workers runs (default 8)"
     )
+    parser.add_argument(
+        "--cpus-per-worker",
+        type=int,
+        metavar="C",
+        help="CPUs (torch threads) of each --workers worker; default: this machine's cores "
+        "shared among the workers, so that one worker already uses every core",
+    )
     parser.add_argument("--device", default="cpu", help="device of the training benchmark")
     parser.add_argument(
         "--training-batches", type=int, default=20, help="timed training batches (default 20)"
@@ -244,12 +251,14 @@ def main(argv: list[str] | None = None) -> int:
                 tuple(args.workers),
                 args.shards,
                 args.repeats,
+                args.cpus_per_worker,
             )
-            for count, secs, ratio in zip(
-                scaling.workers, scaling.seconds, scaling.speedup, strict=True
+            for count, threads, secs, ratio in zip(
+                scaling.workers, scaling.threads, scaling.seconds, scaling.speedup, strict=True
             ):
                 print(
-                    f"{args.executor + ' workers':>20}: {count} -> {secs:.2f} s, {ratio:.2f}x "
+                    f"{args.executor + ' workers':>20}: {count} x {threads} CPU -> {secs:.2f} s, "
+                    f"{ratio:.2f}x "
                     f"the first ({args.shards} shards, {args.n_users:,} users, k = {args.k}; "
                     f"per-user tables {'identical' if scaling.identical else 'DIFFER'}) "
                     f"{' '.join(specs)}",

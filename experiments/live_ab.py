@@ -44,6 +44,7 @@ from experiments.arguments import (
     seed,
     shard_count,
     shard_options,
+    shard_record,
     threads,
     world_params,
 )
@@ -201,17 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                 "command": args.command,
                 "total_wall_seconds": time.perf_counter() - start,
                 **({"adapter_args": arguments} if arguments else {}),
-                **(
-                    {
-                        "shards": {
-                            "n_shards": shard_count(args),
-                            "executor": args.executor,
-                            "workers": args.workers,
-                        }
-                    }
-                    if is_sharded(args)
-                    else {}
-                ),
+                **({"shards": shard_record(args)} if is_sharded(args) else {}),
             },
         )
     except ValueError as error:

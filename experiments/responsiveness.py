@@ -36,8 +36,8 @@ from experiments.arguments import (
     parse_with_config,
     report_shards,
     seed,
-    shard_count,
     shard_options,
+    shard_record,
     world_params,
 )
 from recommenders.validation import AdapterError
@@ -262,11 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         if arguments:
             extra["adapter_args"] = arguments
         if sharded:
-            extra["shards"] = {
-                "n_shards": shard_count(args),
-                "executor": args.executor,
-                "workers": args.workers,
-            }
+            extra["shards"] = shard_record(args)
         paths = write_run(args.out, runs, config, world, extra=extra)
     except MeasuredBefore as stopped:
         # The models measured before the failing one keep their results, marked partial.

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from experiments.arguments import Parser, add_executor_arguments, exit_on_sigterm
+from experiments.arguments import Parser, add_executor_arguments, executor_of, exit_on_sigterm
 from experiments.paper.fig3b import StudyProgress, run_fig3b_study
 from experiments.paper.gradients import write_gradient_study
 from experiments.paper.live_ab import run_live_ab_study
@@ -45,7 +45,6 @@ from experiments.paper.study import (
 )
 from recommenders.atomic import atomic_write_text
 from recommenders.sequences import LogError
-from simulator.executors import make_executor
 from simulator.live_ab.output import format_summary
 from simulator.responsiveness.simulated import total_user_steps
 
@@ -205,7 +204,7 @@ def run_fig3b(preset: ReportPreset, out: Path, args, bars: Bars) -> None:
                 measure=measure.update,
                 stage=bars.stage,
             ),
-            executor=make_executor(args.executor, args.workers, args.ray_address),
+            executor=executor_of(args),
         )
     bars.close()
     first = result.table[
@@ -233,7 +232,7 @@ def run_sweep(preset: ReportPreset, out: Path, args, bars: Bars) -> None:
         device=args.device,
         on_point=on_point,
         epoch=lambda name, row: bars.epoch(name, preset.study.train.epochs, row),
-        executor=make_executor(args.executor, args.workers, args.ray_address),
+        executor=executor_of(args),
     )
     bars.close()
     plot_sensitivity(

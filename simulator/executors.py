@@ -8,9 +8,16 @@ depend on where they ran, so that every executor gives the same files.
 * ``local``: one after the other in this process (the default; no extra
   process, and ``progress`` gets every step).
 * ``processes``: ``workers`` spawned local processes (:mod:`multiprocessing`).
-* ``ray``: Ray tasks, on a local Ray started for the run with ``workers`` CPUs,
+* ``ray``: Ray tasks, on a local Ray started for the run with ``workers`` workers,
   or on the cluster at ``address`` (``ray://host:10001`` or ``auto``). Ray is the
   optional extra ``pip install -e '.[ray]'``.
+
+A worker elsewhere than in this process gets ``threads`` CPUs: torch runs that many
+threads in it, and a Ray task asks the scheduler for that many CPUs, so that what a
+task uses is what the cluster accounts for. The default shares this machine's cores
+among the workers started here (``cores // workers``), and is one CPU per task on an
+existing cluster, Ray's own convention for a task (its ``num_cpus=1`` default), as
+this machine's core count says nothing about the cluster's nodes.
 
 :data:`EXECUTORS` is the table of executors by name.
 """
@@ -18,6 +25,7 @@ depend on where they ran, so that every executor gives the same files.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,10 +36,15 @@ class ExecutorError(ValueError):
 
 @dataclass(frozen=True)
 class LocalExecutor:
-    """Tasks one after the other in this process."""
+    """Tasks one after the other in this process (torch's threads left as they are)."""
 
     workers: int = 1
     address: str | None = None
+    cpus_per_worker: int | None = None
+
+    @property
+    def threads(self) -> None:
+        return None
 
     def run(self, fn: Callable, tasks: list, progress: Callable[[int], object] | None = None):
         for task in tasks:
@@ -48,6 +61,12 @@ class ProcessExecutor:
 
     workers: int = 2
     address: str | None = None
+    cpus_per_worker: int | None = None
+
+    @property
+    def threads(self) -> int:
+        """Torch threads per worker: ``cpus_per_worker``, or this machine's share."""
+        return self.cpus_per_worker or _share(self.workers)
 
     def run(self, fn: Callable, tasks: list, progress: Callable[[int], object] | None = None):
         context = multiprocessing.get_context("spawn")
@@ -68,11 +87,21 @@ def _call(call: tuple[Callable, object]) -> tuple[int, object]:
 
 @dataclass(frozen=True)
 class RayExecutor:
-    """Tasks as Ray tasks of one CPU each: on a Ray started here with ``workers`` CPUs
-    (stopped when the run ends), or on the running cluster at ``address``."""
+    """Tasks as Ray tasks of :attr:`threads` CPUs each: on a Ray started here for
+    ``workers`` such tasks at a time (stopped when the run ends), or on the running
+    cluster at ``address``."""
 
     workers: int = 2
     address: str | None = None
+    cpus_per_worker: int | None = None
+
+    @property
+    def threads(self) -> int:
+        """CPUs (torch threads) per task: ``cpus_per_worker``; by default this machine's
+        share for a Ray started here, one on an existing cluster."""
+        if self.cpus_per_worker is not None:
+            return self.cpus_per_worker
+        return _share(self.workers) if self.address is None else 1
 
     def run(self, fn: Callable, tasks: list, progress: Callable[[int], object] | None = None):
         ray = _import_ray()
@@ -80,7 +109,7 @@ class RayExecutor:
         if started:
             if self.address is None:
                 ray.init(
-                    num_cpus=self.workers,
+                    num_cpus=self.workers * self.threads,
                     include_dashboard=False,
                     log_to_driver=False,
                     configure_logging=False,
@@ -88,7 +117,7 @@ class RayExecutor:
             else:
                 ray.init(address=self.address, log_to_driver=False, configure_logging=False)
         try:
-            remote = ray.remote(num_cpus=1, max_retries=0)(fn)
+            remote = ray.remote(num_cpus=self.threads, max_retries=0)(fn)
             pending = {remote.remote(task): task for task in tasks}
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
@@ -106,19 +135,31 @@ EXECUTORS = {"local": LocalExecutor, "processes": ProcessExecutor, "ray": RayExe
 """Executors by name (``--executor``)."""
 
 
-def make_executor(name: str, workers: int = 1, address: str | None = None):
-    """The executor ``name`` with ``workers`` workers; one-line :class:`ExecutorError`s."""
+def _share(workers: int) -> int:
+    """This machine's cores shared among ``workers`` workers (at least one each)."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def make_executor(
+    name: str, workers: int = 1, address: str | None = None, cpus_per_worker: int | None = None
+):
+    """The executor ``name`` with ``workers`` workers of ``cpus_per_worker`` CPUs each
+    (default: see the module); one-line :class:`ExecutorError`s."""
     if name not in EXECUTORS:
         raise ExecutorError(f"unknown executor {name!r}: use one of {sorted(EXECUTORS)}")
     if workers < 1:
         raise ExecutorError(f"--workers must be >= 1, got {workers}")
+    if cpus_per_worker is not None and cpus_per_worker < 1:
+        raise ExecutorError(f"--cpus-per-worker must be >= 1, got {cpus_per_worker}")
+    if name == "local" and cpus_per_worker is not None:
+        raise ExecutorError("--cpus-per-worker needs --executor processes or ray")
     if name == "local" and workers != 1:
         raise ExecutorError(f"--workers {workers} needs --executor processes or ray")
     if address is not None and name != "ray":
         raise ExecutorError(f"--ray-address needs --executor ray, not {name}")
     if name == "ray":
         _import_ray()
-    return EXECUTORS[name](workers, address)
+    return EXECUTORS[name](workers, address, cpus_per_worker)
 
 
 def _import_ray():

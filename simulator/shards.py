@@ -17,7 +17,6 @@ counterfactual protocol) and :mod:`simulator.live_ab.shards` (the live A/B test)
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -209,11 +208,6 @@ def shipped_world(world: AnyWorld, folder: Path, world_file: Path | None, local:
     return Path(world_file).resolve()
 
 
-def shard_threads(workers: int) -> int:
-    """Torch threads per worker so that ``workers`` workers share this machine's cores."""
-    return max(1, (os.cpu_count() or 1) // workers)
-
-
 def absolute_checkpoints(spec: str) -> str:
     """``spec`` with its ``checkpoint:PATH`` made absolute (workers may run elsewhere)."""
     head, sep, rest = spec.partition("checkpoint:")
@@ -276,7 +270,7 @@ def run_shards(
     ``kind``, ``specs`` (name -> adapter spec) and ``config.to_dict()`` make the
     folder's plan record (:func:`prepare_folder`). Tasks elsewhere than in this
     process get the world as a file (:func:`shipped_world`), absolute checkpoint
-    paths and cores / workers torch threads.
+    paths and the executor's torch threads per worker.
     """
     from simulator.executors import LocalExecutor
 
@@ -294,7 +288,7 @@ def run_shards(
             (folder / plan.file_name(i)).resolve(),
             device,
             cache_bytes,
-            None if local else shard_threads(executor.workers),
+            executor.threads,
             steps=len(plan.users(i)) * steps_per_user * len(specs),
         )
         for i in todo

@@ -176,7 +176,8 @@ class WorkerScaling:
     """A sharded run on ``executor`` with each worker count of ``workers``, in
     alternating rounds: median wall seconds per count (start-up of the workers
     included), the speed-up of each count over the first, and whether every run
-    merged to the per-user table of the first."""
+    merged to the per-user table of the first. ``threads`` is each count's CPUs per
+    worker (torch threads)."""
 
     executor: str
     adapters: list[str]
@@ -185,6 +186,7 @@ class WorkerScaling:
     n_shards: int
     rounds: int
     workers: list[int]
+    threads: list[int]
     seconds: list[float]
     speedup: list[float]
     identical: bool
@@ -201,10 +203,13 @@ def worker_scaling(
     workers: tuple[int, ...] = (1, 2),
     n_shards: int = 8,
     rounds: int = 1,
+    cpus_per_worker: int | None = None,
 ) -> WorkerScaling:
     """Time :func:`simulator.responsiveness.shards.measure_in_shards` of ``specs`` (name ->
-    adapter spec) on ``executor`` with each count of ``workers``; see :class:`WorkerScaling`.
-    Shards go to a temporary folder, fresh for every run (nothing is resumed)."""
+    adapter spec) on ``executor`` with each count of ``workers`` of ``cpus_per_worker``
+    CPUs each (default: the executor's, this machine's cores shared among the workers);
+    see :class:`WorkerScaling`. Shards go to a temporary folder, fresh for every run
+    (nothing is resumed)."""
     import tempfile
     from pathlib import Path
 
@@ -213,6 +218,7 @@ def worker_scaling(
 
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
+    executors = {w: make_executor(executor, w, cpus_per_worker=cpus_per_worker) for w in workers}
     seconds: dict[int, list[float]] = {w: [] for w in workers}
     tables = []
     with tempfile.TemporaryDirectory(prefix="worker-scaling-") as scratch:
@@ -228,7 +234,7 @@ def worker_scaling(
                     config,
                     folder,
                     n_shards,
-                    make_executor(executor, count),
+                    executors[count],
                     world_file=world_file,
                 )
                 seconds[count].append(time.perf_counter() - start)
@@ -242,6 +248,7 @@ def worker_scaling(
         n_shards,
         rounds,
         list(workers),
+        [executors[w].threads for w in workers],
         medians,
         [medians[0] / m for m in medians],
         all(all(a.equals(b) for a, b in zip(run, tables[0], strict=True)) for run in tables[1:]),

@@ -132,10 +132,9 @@ def run_fig3b_study(
 
     ``executor`` (:mod:`simulator.executors`; default: this process) runs the seeds;
     elsewhere than in this process each seed reports only when it is done, and each
-    worker gets an equal share of this machine's cores as torch threads.
+    worker gets the executor's CPUs per worker as torch threads.
     """
     from simulator.executors import LocalExecutor
-    from simulator.shards import shard_threads
 
     progress = progress or StudyProgress()
     executor = executor or LocalExecutor()
@@ -149,7 +148,7 @@ def run_fig3b_study(
             out / f"seed-{seed}",
             overwrite,
             device,
-            None if local else shard_threads(executor.workers),
+            executor.threads,
             steps,
         )
         for seed in config.seeds

@@ -161,7 +161,6 @@ def run_sensitivity(
     table is the same wherever the points ran.
     """
     from simulator.executors import LocalExecutor
-    from simulator.shards import shard_threads
 
     points = sweep_points(sweep)
     executor = executor or LocalExecutor()
@@ -170,7 +169,7 @@ def run_sensitivity(
         first: dict[Path, int] = {}
         for index, point in enumerate(points):
             first.setdefault(point_folder(base, point, out), index)
-        threads = shard_threads(executor.workers)
+        threads = executor.threads
         steps = total_user_steps(point_config(base, points[0]).measure) * len(SWEEP_VARIANTS)
         tasks = [
             PointTask(base, points[i], out, overwrite, device, threads, steps)
