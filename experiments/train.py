@@ -29,7 +29,7 @@ from experiments.arguments import Parser, number, seed
 from experiments.data_options import add_data_arguments, load_data
 from recommenders.checkpoint import CheckpointError, read_checkpoint
 from recommenders.losses import POSITIVE_LOSSES
-from recommenders.models import ModelConfig
+from recommenders.models import FEEDBACK_ENTRIES, ModelConfig
 from recommenders.sequences import LogError, Sequences
 from recommenders.training.fit import fit_variant
 from recommenders.training.loop import TrainConfig
@@ -79,6 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=64, help="embedding size (default 64)")
     parser.add_argument("--max-len", type=int, default=50, help="events a model reads (default 50)")
     parser.add_argument("--layers", type=int, default=None, help="layers (default 1 gru, 2 sasrec)")
+    parser.add_argument(
+        "--dropout", type=number, default=0.1, help="dropout probability (default 0.1)"
+    )
+    parser.add_argument(
+        "--feedback-entry",
+        choices=FEEDBACK_ENTRIES,
+        default="add",
+        help="how feedback features enter each event's vector: added to the item "
+        "embedding (default), concatenated then projected, or latent_cross (the item "
+        "embedding also scaled by 1 + w_feedback); see recommenders.models.features",
+    )
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
     parser.add_argument(
         "--patience", type=int, default=5, help="early-stopping patience (default 5)"
@@ -157,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                     dim=args.dim,
                     max_len=args.max_len,
                     n_layers=layers,
+                    dropout=args.dropout,
                     features=variant.features,
+                    feedback_entry=args.feedback_entry,
                 )
                 plan.append(
                     (kind, variant, model_config, f"{kind}-{variant.name}{args.name_suffix}")

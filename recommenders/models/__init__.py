@@ -8,7 +8,7 @@ that :data:`MODELS` (the table of model kinds) names for ``ModelConfig.kind``; i
 
 from recommenders.memory import check_fits
 from recommenders.models.base import SequentialRecommender
-from recommenders.models.config import FeatureConfig, ModelConfig
+from recommenders.models.config import FEEDBACK_ENTRIES, FeatureConfig, ModelConfig
 from recommenders.models.features import EventEncoder
 from recommenders.models.gru import GRURecommender
 from recommenders.models.registry import MODELS
@@ -41,6 +41,7 @@ def build_model(config: ModelConfig, n_items: int) -> SequentialRecommender:
 
 
 __all__ = [
+    "FEEDBACK_ENTRIES",
     "MODELS",
     "EventEncoder",
     "FeatureConfig",

@@ -47,7 +47,7 @@ class SequentialRecommender(nn.Module, abc.ABC):
             raise ValueError(f"n_items must be positive, got {n_items}")
         self.config = config
         self.n_items = n_items
-        self.events = EventEncoder(n_items, config.dim, config.features)
+        self.events = EventEncoder(n_items, config.dim, config.features, config.feedback_entry)
         self.bos = nn.Parameter(torch.empty(config.dim).normal_(std=EMBEDDING_STD))
 
     @property

@@ -44,6 +44,10 @@ class FeatureConfig:
         return self.dislike or self.dwell_buckets > 0 or self.feedback_type
 
 
+FEEDBACK_ENTRIES = ("add", "concat", "latent_cross")
+"""How an event's feedback features enter its input vector (:class:`EventEncoder`)."""
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """A sequential recommender's architecture.
@@ -58,6 +62,12 @@ class ModelConfig:
         n_heads: attention heads (sasrec only; must divide ``dim``).
         dropout: dropout probability in [0, 1).
         features: feedback features of the input events.
+        feedback_entry: how the features enter each event's vector, one of
+            :data:`FEEDBACK_ENTRIES`: ``"add"`` (summed with the item embedding),
+            ``"concat"`` (item and feature embeddings concatenated, then a learned
+            linear map back to ``dim``) or ``"latent_cross"`` (the item embedding is
+            also scaled element-wise by ``1 + w_feedback``, the multiplicative context
+            of Beutel et al., WSDM 2018, the paper's reference [2]).
     """
 
     kind: str = "gru"
@@ -67,6 +77,7 @@ class ModelConfig:
     n_heads: int = 1
     dropout: float = 0.1
     features: FeatureConfig = field(default_factory=FeatureConfig)
+    feedback_entry: str = "add"
 
     def __post_init__(self) -> None:
         # Imported here: the model classes in that table import this module.
@@ -88,6 +99,11 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.dropout must be a float, got {self.dropout!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"ModelConfig.dropout must be in [0, 1), got {self.dropout}")
+        if self.feedback_entry not in FEEDBACK_ENTRIES:
+            raise ValueError(
+                f"ModelConfig.feedback_entry must be one of {FEEDBACK_ENTRIES}, "
+                f"got {self.feedback_entry!r}"
+            )
         if not isinstance(self.features, FeatureConfig):
             raise ValueError(
                 f"ModelConfig.features must be a FeatureConfig, got {type(self.features).__name__}"

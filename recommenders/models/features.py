@@ -13,7 +13,23 @@ EMBEDDING_STD = 0.02
 
 
 class EventEncoder(nn.Module):
-    """``e = v_item + [E_dislike[is_dislike]] + [E_dwell[bucket]] + [E_type[feedback]]``.
+    """An event's input vector from its item and its configured feedback features.
+
+    With ``entry="add"`` (the default), ``e = v_item + f`` where
+    ``f = [E_dislike[is_dislike]] + [E_dwell[bucket]] + [E_type[feedback]]``.
+
+    The additive form moves every event's vector by the same ``f`` whatever the
+    item: a disliked item's own embedding still reaches the sequence network with
+    weight one, and what the network does with "this item, disliked" must come from
+    its nonlinearities. The two other entries change that:
+
+    * ``"concat"``: ``e = W [v_item; f_dislike; f_dwell; f_type]``, one learned map
+      (dim x dim * (1 + features)) initialised to ``[I, I, ...]`` so that training
+      starts from the additive form;
+    * ``"latent_cross"``: ``e = v_item * (1 + c) + f`` with a second set of feature
+      tables ``c`` (initialised to zero, so again starting from "add"): the feedback
+      rescales the item's own coordinates, e.g. ``c = -2`` turns a disliked item into
+      ``-v_item`` (Beutel et al., "Latent Cross", WSDM 2018; Wang et al.'s [2]).
 
     The encoder owns the item table ``item_embedding`` (n_items, dim); the
     model reuses it as its output embeddings (tied, as in SASRec). Each
@@ -29,11 +45,14 @@ class EventEncoder(nn.Module):
         n_items: item vocabulary size.
         dim: embedding width.
         features: which feedback features to embed.
+        entry: ``"add"``, ``"concat"`` or ``"latent_cross"`` (above); without any
+            feature every entry is the item embedding alone.
     """
 
-    def __init__(self, n_items: int, dim: int, features: FeatureConfig) -> None:
+    def __init__(self, n_items: int, dim: int, features: FeatureConfig, entry: str = "add") -> None:
         super().__init__()
         self.features = features
+        self.entry = entry
         self.item_embedding = nn.Embedding(n_items, dim)
         self.dislike = nn.Embedding(2, dim) if features.dislike else None
         self.dwell = nn.Embedding(features.dwell_buckets, dim) if features.dwell_buckets else None
@@ -41,20 +60,52 @@ class EventEncoder(nn.Module):
         for table in (self.item_embedding, self.dislike, self.dwell, self.feedback_type):
             if table is not None:
                 nn.init.normal_(table.weight, std=EMBEDDING_STD)
+        tables = [t for t in (self.dislike, self.dwell, self.feedback_type) if t is not None]
+        self.project = self.cross_dislike = self.cross_dwell = self.cross_type = None
+        if entry == "concat" and tables:
+            self.project = nn.Linear(dim * (1 + len(tables)), dim, bias=False)
+            with torch.no_grad():
+                self.project.weight.copy_(torch.eye(dim).repeat(1, 1 + len(tables)))
+        elif entry == "latent_cross" and tables:
+            self.cross_dislike = _zeros_like(self.dislike)
+            self.cross_dwell = _zeros_like(self.dwell)
+            self.cross_type = _zeros_like(self.feedback_type)
+        elif entry not in ("add", "concat", "latent_cross"):
+            raise ValueError(f"EventEncoder: unknown entry {entry!r}")
 
     def forward(
         self, items: torch.Tensor, feedback: torch.Tensor, dwell: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
         """(B, L) items, feedback codes, dwell and bool mask -> (B, L, dim) event vectors."""
         mask = mask & (items != PAD)
-        out = self.item_embedding(torch.where(mask, items, 0))
+        item = self.item_embedding(torch.where(mask, items, 0))
+        codes = []  # (additive table, multiplicative table, index) per feature
         if self.dislike is not None:
-            out = out + self.dislike((feedback == Feedback.DISLIKE).long())
+            codes.append((self.dislike, self.cross_dislike, (feedback == Feedback.DISLIKE).long()))
         if self.dwell is not None:
-            out = out + self.dwell(dwell_bucket(dwell, self.dwell.num_embeddings))
+            bucket = dwell_bucket(dwell, self.dwell.num_embeddings)
+            codes.append((self.dwell, self.cross_dwell, bucket))
         if self.feedback_type is not None:
-            out = out + self.feedback_type(feedback.clamp(0, N_FEEDBACK - 1))
+            kind = feedback.clamp(0, N_FEEDBACK - 1)
+            codes.append((self.feedback_type, self.cross_type, kind))
+        if self.project is not None:
+            out = self.project(torch.cat([item, *(table(i) for table, _, i in codes)], dim=-1))
+        else:
+            out = item
+            if self.entry == "latent_cross" and codes:
+                out = item * (1 + sum(cross(i) for _, cross, i in codes))
+            for table, _, index in codes:
+                out = out + table(index)
         return out * mask.unsqueeze(-1).to(out.dtype)
+
+
+def _zeros_like(table: nn.Embedding | None) -> nn.Embedding | None:
+    """A table of ``table``'s shape initialised to zero (None for None)."""
+    if table is None:
+        return None
+    zeros = nn.Embedding(table.num_embeddings, table.embedding_dim)
+    nn.init.zeros_(zeros.weight)
+    return zeros
 
 
 def dwell_bucket(dwell: torch.Tensor, n_buckets: int) -> torch.Tensor:

@@ -12,7 +12,7 @@ from recommenders import HistoryBatch
 from recommenders.adapters.sequential import SequentialModelAdapter
 from recommenders.history import PAD, Feedback
 from recommenders.inference import as_tensors, model_window
-from recommenders.models import MODELS
+from recommenders.models import FEEDBACK_ENTRIES, MODELS
 from recommenders.models.incremental import PrefixStateCache
 from recommenders.variants import get_variant
 from tests.recommenders.models.conftest import ALL_FEATURES, N_ITEMS, tiny_model
@@ -68,12 +68,13 @@ def protocols(draw):
 @given(
     kind=st.sampled_from(INCREMENTAL),
     features=st.sampled_from(ALL_FEATURES),
+    entry=st.sampled_from(FEEDBACK_ENTRIES),
     layers=st.integers(1, 2),
     small=st.booleans(),
     calls=protocols(),
 )
-def test_cached_states_are_the_recomputed_states(kind, features, layers, small, calls):
-    model = tiny_model(kind, features, n_layers=layers)
+def test_cached_states_are_the_recomputed_states(kind, features, entry, layers, small, calls):
+    model = tiny_model(kind, features, n_layers=layers, feedback_entry=entry)
     # A bound of two rows' states forces eviction after nearly every call.
     cache = PrefixStateCache(model, max_bytes=1)
     if not small:

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from recommenders import Feedback, History, HistoryBatch
-from recommenders.models import EventEncoder, FeatureConfig
+from recommenders.models import FEEDBACK_ENTRIES, EventEncoder, FeatureConfig, ModelConfig
 from recommenders.models.features import dwell_bucket
 
 ITEMS = [3, 7, 1, 4]
@@ -81,3 +81,71 @@ def test_encoder_zeroes_padding_and_never_indexes_minus_one():
 def test_encoder_has_only_the_configured_tables():
     names = {n for n, _ in EventEncoder(5, 4, FeatureConfig(dwell_buckets=6)).named_parameters()}
     assert names == {"item_embedding.weight", "dwell.weight"}
+
+
+def _encoders(features: FeatureConfig) -> dict[str, EventEncoder]:
+    """One encoder per feedback entry, all with the first one's item and feature tables."""
+    torch.manual_seed(0)
+    encoders = {entry: EventEncoder(11, 6, features, entry) for entry in FEEDBACK_ENTRIES}
+    shared = encoders["add"].state_dict()
+    for encoder in encoders.values():
+        encoder.load_state_dict({**encoder.state_dict(), **shared})
+    return encoders
+
+
+EVENTS = (
+    torch.tensor([[3, 7, 1, 0]]),
+    torch.tensor([[0, 2, 3, 1]]),
+    torch.tensor([[0.5, 0.05, 1.0, float("nan")]]),
+    torch.tensor([[True, True, True, False]]),
+)
+
+
+@pytest.mark.parametrize(
+    "features",
+    [FeatureConfig(dislike=True), FeatureConfig(dislike=True, dwell_buckets=4, feedback_type=True)],
+    ids=["dislike", "all"],
+)
+def test_every_entry_starts_as_the_additive_one(features):
+    encoders = _encoders(features)
+    added = encoders["add"](*EVENTS)
+    for entry, encoder in encoders.items():
+        torch.testing.assert_close(encoder(*EVENTS), added, rtol=0, atol=1e-7, msg=entry)
+
+
+def test_latent_cross_rescales_the_disliked_items_own_vector():
+    encoder = _encoders(FeatureConfig(dislike=True))["latent_cross"]
+    with torch.no_grad():
+        encoder.cross_dislike.weight[1] = -2.0  # a disliked item enters as -v_item
+    items, feedback, dwell, mask = EVENTS
+    out = encoder(items, feedback, dwell, mask)
+    v = encoder.item_embedding(items[0])
+    f = encoder.dislike((feedback[0] == Feedback.DISLIKE).long())
+    disliked = feedback[0] == Feedback.DISLIKE
+    assert disliked.tolist() == [False, True, False, False]
+    torch.testing.assert_close(out[0, 1], -v[1] + f[1])
+    torch.testing.assert_close(out[0, [0, 2]], v[[0, 2]] + f[[0, 2]])  # other events: unchanged
+    assert torch.equal(out[0, 3], torch.zeros(6))  # padding stays zero
+
+
+def test_without_features_every_entry_is_the_item_embedding():
+    encoders = _encoders(FeatureConfig())
+    for entry, encoder in encoders.items():
+        assert [name for name, _ in encoder.named_parameters()] == ["item_embedding.weight"]
+        assert torch.equal(encoder(*EVENTS), encoders["add"](*EVENTS)), entry
+
+
+def test_an_unknown_entry_is_refused():
+    with pytest.raises(ValueError, match="feedback_entry must be one of"):
+        ModelConfig(feedback_entry="multiply")
+    with pytest.raises(ValueError, match="unknown entry 'multiply'"):
+        EventEncoder(5, 4, FeatureConfig(dislike=True), "multiply")
+
+
+def test_the_entry_round_trips_and_old_configs_read_as_add():
+    config = ModelConfig(
+        kind="sasrec", features=FeatureConfig(dislike=True), feedback_entry="concat"
+    )
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    old = {k: v for k, v in config.to_dict().items() if k != "feedback_entry"}
+    assert ModelConfig.from_dict(old).feedback_entry == "add"
