@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from recommenders.history import N_FEEDBACK, PAD, Feedback
-from recommenders.models.config import FeatureConfig
+from recommenders.models.config import FEEDBACK_ENTRIES, FeatureConfig
 
 EMBEDDING_STD = 0.02
 """Standard deviation of every embedding table's N(0, std) initialisation."""
@@ -51,6 +51,10 @@ class EventEncoder(nn.Module):
 
     def __init__(self, n_items: int, dim: int, features: FeatureConfig, entry: str = "add") -> None:
         super().__init__()
+        if entry not in FEEDBACK_ENTRIES:
+            raise ValueError(
+                f"EventEncoder: unknown entry {entry!r}; use one of {FEEDBACK_ENTRIES}"
+            )
         self.features = features
         self.entry = entry
         self.item_embedding = nn.Embedding(n_items, dim)
@@ -70,8 +74,6 @@ class EventEncoder(nn.Module):
             self.cross_dislike = _zeros_like(self.dislike)
             self.cross_dwell = _zeros_like(self.dwell)
             self.cross_type = _zeros_like(self.feedback_type)
-        elif entry not in ("add", "concat", "latent_cross"):
-            raise ValueError(f"EventEncoder: unknown entry {entry!r}")
 
     def forward(
         self, items: torch.Tensor, feedback: torch.Tensor, dwell: torch.Tensor, mask: torch.Tensor
