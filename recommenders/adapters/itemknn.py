@@ -6,7 +6,6 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from recommenders.adapter import CorpusLike, ScoringAdapter, fast_path_applies, top_k
 from recommenders.atomic import atomic_path
@@ -115,6 +114,10 @@ class ItemKNNAdapter(ScoringAdapter):
         i = np.concatenate([*left, np.zeros(0, np.int64)])
         j = np.concatenate([*right, np.zeros(0, np.int64)])
         ones = np.ones(i.size, np.float64)
+        # Imported here, not at module level: scipy.sparse costs about 0.1 s of every
+        # command's start-up, and only fitting needs it.
+        import scipy.sparse as sp
+
         cooc = sp.coo_matrix((ones, (i, j)), shape=(n_items, n_items)).tocsr()
         cooc = (cooc + cooc.T).tocoo()  # symmetric: i before j and j before i both count
         n_events = np.bincount(events, minlength=n_items).astype(np.float64)
