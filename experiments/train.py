@@ -33,7 +33,7 @@ from recommenders.models import FEEDBACK_ENTRIES, ModelConfig
 from recommenders.sequences import LogError, Sequences
 from recommenders.training.fit import fit_variant
 from recommenders.training.loop import TrainConfig
-from recommenders.variants import VARIANTS, get_variant
+from recommenders.variants import VARIANTS, get_variant, with_action_embedding
 from simulator.logs import read_logs_folder
 from simulator.records import check_writable
 
@@ -89,6 +89,24 @@ def main(argv: list[str] | None = None) -> int:
         help="how feedback features enter each event's vector: added to the item "
         "embedding (default), concatenated then projected, or latent_cross (the item "
         "embedding also scaled by 1 + w_feedback); see recommenders.models.features",
+    )
+    parser.add_argument(
+        "--no-position-embeddings",
+        dest="position_embeddings",
+        action="store_false",
+        help="sasrec: no learned position embeddings (order only through the causal mask)",
+    )
+    parser.add_argument(
+        "--last-event-cross",
+        action="store_true",
+        help="a feedback-aware pathway from the last event to the state, s + c(f_t) * v_{x_t} "
+        "(recommenders.models.features.LastEventCross); feedback-aware variants only",
+    )
+    parser.add_argument(
+        "--action-embedding",
+        action="store_true",
+        help="replace the variant's feedback features by an embedding of each event's "
+        "feedback code (Nekrasov's action embedding); feedback-aware variants only",
     )
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
     parser.add_argument(
@@ -163,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.negative_weight is not None:
                     labels = replace(variant.labels, negative_weight=args.negative_weight)
                     variant = replace(variant, labels=labels)
+                if args.action_embedding:
+                    variant = with_action_embedding(variant)
                 model_config = ModelConfig(
                     kind=kind,
                     dim=args.dim,
@@ -171,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                     dropout=args.dropout,
                     features=variant.features,
                     feedback_entry=args.feedback_entry,
+                    position_embeddings=args.position_embeddings,
+                    last_event_cross=args.last_event_cross,
                 )
                 plan.append(
                     (kind, variant, model_config, f"{kind}-{variant.name}{args.name_suffix}")

@@ -29,7 +29,7 @@ log(1 - p(y|s))`` (Wang et al., RecSys 2023).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from recommenders.history import Feedback
 from recommenders.models import FeatureConfig
@@ -153,7 +153,22 @@ ALL_FEEDBACK = tuple(int(f) for f in Feedback)
 ALL_POSITIVE = LabelRule(positive_feedback=ALL_FEEDBACK, min_positive_dwell=0.0)
 """Every event is a positive label (weight 1), whatever its feedback or dwell."""
 
-RATING_FEATURE = FeatureConfig(feedback_type=True)
+ACTION_EMBEDDING = FeatureConfig(feedback_type=True)
+"""Nekrasov's "action embedding": one learned vector per feedback code (POSITIVE, LIKE,
+SKIP, DISLIKE, ...) added to each input event, in place of the binary dislike flag."""
+
+
+def with_action_embedding(variant: Variant) -> Variant:
+    """``variant`` with its feedback features replaced by :data:`ACTION_EMBEDDING` (its
+    labels unchanged); a variant without feedback features has none to replace."""
+    if not variant.features.uses_feedback:
+        raise ValueError(
+            f"variant {variant.name!r} has no feedback feature to replace by the action embedding"
+        )
+    return replace(variant, features=ACTION_EMBEDDING)
+
+
+RATING_FEATURE = ACTION_EMBEDDING
 """An embedding of each input event's feedback code, i.e. its rating class. It holds
 strictly more than the binary dislike flag (it also tells 3 from 4-5), so the flag
 would only be a second parametrisation of the same information."""

@@ -12,7 +12,7 @@ from torch import nn
 
 from recommenders.history import PAD
 from recommenders.models.config import ModelConfig
-from recommenders.models.features import EMBEDDING_STD, EventEncoder
+from recommenders.models.features import EMBEDDING_STD, EventEncoder, LastEventCross
 
 
 class SequentialRecommender(nn.Module, abc.ABC):
@@ -28,12 +28,18 @@ class SequentialRecommender(nn.Module, abc.ABC):
     Scores are ``s . v_j`` with ``v_j = item_embedding.weight[j]``, the same
     table that embeds input items (tied, as in SASRec).
 
+    With ``config.last_event_cross`` the network's state is read out through
+    :class:`LastEventCross`, ``s_t = n_t + c(f_t) * v_{x_t}`` (n_t the network's
+    output after event t; the BOS state has no event and is n_0); every path to a
+    state (:meth:`forward`, :meth:`prefill`, :meth:`extend`, :meth:`trace`) applies it
+    here, once.
+
     Subclasses implement :meth:`_contextualise`. A subclass that can also be
     served incrementally (``incremental = True``) implements :meth:`state_shapes`,
-    :meth:`prefill` and :meth:`extend`: per-position states that let
+    :meth:`_prefill` and :meth:`_extend`: per-position states that let
     :class:`recommenders.models.incremental.PrefixStateCache` compute the state
     after one more event from the state before it, in O(1) events per history
-    instead of O(L).
+    instead of O(L). A traceable one implements :meth:`_trace`.
     """
 
     incremental: ClassVar[bool] = False
@@ -49,6 +55,9 @@ class SequentialRecommender(nn.Module, abc.ABC):
         self.n_items = n_items
         self.events = EventEncoder(n_items, config.dim, config.features, config.feedback_entry)
         self.bos = nn.Parameter(torch.empty(config.dim).normal_(std=EMBEDDING_STD))
+        self.last_event = (
+            LastEventCross(config.dim, config.features) if config.last_event_cross else None
+        )
 
     @property
     def item_embedding(self) -> nn.Embedding:
@@ -68,7 +77,25 @@ class SequentialRecommender(nn.Module, abc.ABC):
     ) -> torch.Tensor:
         """(B, L) right-padded events and (B,) lengths -> (B, L + 1, dim) states."""
         self._check(items, feedback, dwell, lengths)
-        return self._contextualise(self.embed(items, feedback, dwell, lengths), lengths)
+        states = self._contextualise(self.embed(items, feedback, dwell, lengths), lengths)
+        return self.read_out(states, items, feedback, dwell)
+
+    def read_out(self, states, items, feedback, dwell) -> torch.Tensor:
+        """The user states from the network's outputs (B, W + 1, dim) after right-padded
+        events (B, W): with :class:`LastEventCross`, position t >= 1 gains the cross of
+        event t - 1 (padding positions gain nothing); otherwise ``states`` as they are."""
+        if self.last_event is None:
+            return states
+        valid = items != PAD
+        vectors = self.item_embedding(torch.where(valid, items, 0))
+        cross = self.last_event(vectors, feedback, dwell) * valid.unsqueeze(-1).to(states.dtype)
+        return torch.cat([states[:, :1], states[:, 1:] + cross], dim=1)
+
+    def read_out_step(self, out, items, feedback, dwell) -> torch.Tensor:
+        """:meth:`read_out` for one event per row: (B, dim) outputs after events (B,)."""
+        if self.last_event is None:
+            return out
+        return out + self.last_event(self.item_embedding(items), feedback, dwell)
 
     def embed(
         self,
@@ -100,7 +127,8 @@ class SequentialRecommender(nn.Module, abc.ABC):
     ) -> None:
         """Write positions ``0..lengths[b]`` of ``states[name][b]`` (B, positions, *shape)
         from right-padded events (B, L); position 0 is BOS, position p follows event p."""
-        raise NotImplementedError(f"{type(self).__name__} is not served incrementally")
+        out = self._prefill(states, items, feedback, dwell, lengths)
+        states["out"][:, : out.shape[1]] = self.read_out(out, items, feedback, dwell)
 
     def extend(
         self,
@@ -118,6 +146,19 @@ class SequentialRecommender(nn.Module, abc.ABC):
         rows, read in place) or an index tensor; positions ``< at[b]`` of each row are
         valid and are not changed.
         """
+        out = self._extend(states, rows, at, items, feedback, dwell)
+        out = self.read_out_step(out, items, feedback, dwell)
+        put_positions(states["out"], rows, at, out)
+        return out
+
+    def _prefill(self, states, items, feedback, dwell, lengths) -> torch.Tensor:
+        """:meth:`prefill`'s network part: write every state but ``"out"`` and return the
+        network's outputs (B, L + 1, dim)."""
+        raise NotImplementedError(f"{type(self).__name__} is not served incrementally")
+
+    def _extend(self, states, rows, at, items, feedback, dwell) -> torch.Tensor:
+        """:meth:`extend`'s network part: write every state but ``"out"`` at ``at`` and
+        return the network's outputs (B, dim)."""
         raise NotImplementedError(f"{type(self).__name__} is not served incrementally")
 
     def trace(
@@ -130,7 +171,20 @@ class SequentialRecommender(nn.Module, abc.ABC):
         """Every intermediate of :meth:`forward` (dropout as the module's mode has it): the
         network's input, each layer's output and the final states, all (B, L + 1, dim)
         over the same positions as ``forward``'s, plus attention weights where the
-        network has them. ``trace(...).levels[-1]`` equals ``forward(...)``."""
+        network has them. ``trace(...).levels[-1]`` equals ``forward(...)``; with the
+        last-event cross, the level before it (``"network"``) is the state without it."""
+        if self.training:
+            raise RuntimeError(f"{type(self).__name__}.trace needs eval mode (call model.eval())")
+        self._check(items, feedback, dwell, lengths)
+        levels, attention = self._trace(items, feedback, dwell, lengths)
+        if self.last_event is not None:
+            levels.append(self.read_out(levels[-1], items, feedback, dwell))
+        names = level_names(self.config.n_layers, self.last_event is not None)
+        return ModelTrace(names, tuple(levels), attention)
+
+    def _trace(self, items, feedback, dwell, lengths):
+        """:meth:`trace`'s network part: the list of levels up to the network's output
+        (input, each layer, the output), and per-layer attention weights or None."""
         raise NotImplementedError(f"{type(self).__name__} cannot be traced")
 
     def last_state(
@@ -219,9 +273,11 @@ class ModelTrace:
     attention: tuple[torch.Tensor, ...] | None = None
 
 
-def level_names(n_layers: int) -> tuple[str, ...]:
-    """``("input", "layer 1", ..., "layer n", "state")``: the levels of a :class:`ModelTrace`."""
-    return ("input", *(f"layer {i + 1}" for i in range(n_layers)), "state")
+def level_names(n_layers: int, last_event_cross: bool = False) -> tuple[str, ...]:
+    """``("input", "layer 1", ..., "layer n", "state")``: the levels of a :class:`ModelTrace`;
+    with the last-event cross, ``"network"`` (the state before it) comes before ``"state"``."""
+    network = ("network",) if last_event_cross else ()
+    return ("input", *(f"layer {i + 1}" for i in range(n_layers)), *network, "state")
 
 
 def take_positions(

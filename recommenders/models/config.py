@@ -68,6 +68,12 @@ class ModelConfig:
             linear map back to ``dim``) or ``"latent_cross"`` (the item embedding is
             also scaled element-wise by ``1 + w_feedback``, the multiplicative context
             of Beutel et al., WSDM 2018, the paper's reference [2]).
+        position_embeddings: learned position embeddings added to a transformer's inputs
+            (sasrec only; False leaves order to the causal mask alone). A GRU reads order
+            from its recurrence and has none to switch off.
+        last_event_cross: a feedback-aware pathway from the last event to the state,
+            ``s' = s + c(f_t) * v_{x_t}`` (:class:`recommenders.models.features.LastEventCross`);
+            needs a feedback feature.
     """
 
     kind: str = "gru"
@@ -78,6 +84,8 @@ class ModelConfig:
     dropout: float = 0.1
     features: FeatureConfig = field(default_factory=FeatureConfig)
     feedback_entry: str = "add"
+    position_embeddings: bool = True
+    last_event_cross: bool = False
 
     def __post_init__(self) -> None:
         # Imported here: the model classes in that table import this module.
@@ -107,6 +115,16 @@ class ModelConfig:
         if not isinstance(self.features, FeatureConfig):
             raise ValueError(
                 f"ModelConfig.features must be a FeatureConfig, got {type(self.features).__name__}"
+            )
+        _check_type("ModelConfig", "position_embeddings", self.position_embeddings, bool)
+        _check_type("ModelConfig", "last_event_cross", self.last_event_cross, bool)
+        if not self.position_embeddings and self.kind != "sasrec":
+            raise ValueError(
+                f"ModelConfig.position_embeddings=False applies to sasrec only, not {self.kind!r}"
+            )
+        if self.last_event_cross and not self.features.uses_feedback:
+            raise ValueError(
+                "ModelConfig.last_event_cross needs a feedback feature (features has none)"
             )
 
     def to_dict(self) -> dict:

@@ -81,15 +81,13 @@ class EventEncoder(nn.Module):
         """(B, L) items, feedback codes, dwell and bool mask -> (B, L, dim) event vectors."""
         mask = mask & (items != PAD)
         item = self.item_embedding(torch.where(mask, items, 0))
-        codes = []  # (additive table, multiplicative table, index) per feature
-        if self.dislike is not None:
-            codes.append((self.dislike, self.cross_dislike, (feedback == Feedback.DISLIKE).long()))
-        if self.dwell is not None:
-            bucket = dwell_bucket(dwell, self.dwell.num_embeddings)
-            codes.append((self.dwell, self.cross_dwell, bucket))
-        if self.feedback_type is not None:
-            kind = feedback.clamp(0, N_FEEDBACK - 1)
-            codes.append((self.feedback_type, self.cross_type, kind))
+        tables = [t for t in (self.dislike, self.dwell, self.feedback_type) if t is not None]
+        crosses = [
+            c for c in (self.cross_dislike, self.cross_dwell, self.cross_type) if c is not None
+        ] or [None] * len(tables)
+        indices = feature_indices(self.features, feedback, dwell)
+        # (additive table, multiplicative table, index) per feature
+        codes = list(zip(tables, crosses, indices, strict=True))
         if self.project is not None:
             out = self.project(torch.cat([item, *(table(i) for table, _, i in codes)], dim=-1))
         else:
@@ -99,6 +97,57 @@ class EventEncoder(nn.Module):
             for table, _, index in codes:
                 out = out + table(index)
         return out * mask.unsqueeze(-1).to(out.dtype)
+
+
+def feature_indices(
+    features: FeatureConfig, feedback: torch.Tensor, dwell: torch.Tensor
+) -> list[torch.Tensor]:
+    """The configured features' table indices, in the order dislike, dwell, feedback type:
+    ``feedback == DISLIKE`` (0/1), the dwell bucket and the feedback code (clamped into
+    the table, so padding codes read as 0)."""
+    indices = []
+    if features.dislike:
+        indices.append((feedback == Feedback.DISLIKE).long())
+    if features.dwell_buckets:
+        indices.append(dwell_bucket(dwell, features.dwell_buckets))
+    if features.feedback_type:
+        indices.append(feedback.clamp(0, N_FEEDBACK - 1))
+    return indices
+
+
+class LastEventCross(nn.Module):
+    """A feedback-aware pathway from the last event to the user state (latent cross).
+
+    ``s' = s + c(f_t) * v_{x_t}``: the state after event t gains the last item's own
+    (tied) embedding, scaled element-wise by ``c(f_t) = sum_features C_f[index_f(t)]``,
+    one table per configured feedback feature (:func:`feature_indices`), initialised to
+    zero so that training starts from the plain network. The score of item j moves by
+    ``sum_d c_d(f_t) v_{x_t,d} v_{j,d}``, a feedback-dependent similarity to the last
+    item: ``c = -a`` (a > 0) for a dislike lowers exactly the items whose embeddings
+    resemble the disliked one. It is Beutel et al.'s latent cross (WSDM 2018, the
+    paper's reference [2]: context embeddings multiplied into a hidden vector) with the
+    last event's feedback as the context and its item as the vector, a path from the
+    last event to the state that bypasses attention and the layers' normalisation.
+    """
+
+    def __init__(self, dim: int, features: FeatureConfig) -> None:
+        super().__init__()
+        if not features.uses_feedback:
+            raise ValueError("LastEventCross needs at least one feedback feature")
+        self.features = features
+        sizes = (2 if features.dislike else 0, features.dwell_buckets)
+        sizes += (N_FEEDBACK if features.feedback_type else 0,)
+        self.tables = nn.ModuleList(nn.Embedding(n, dim) for n in sizes if n)
+        for table in self.tables:
+            nn.init.zeros_(table.weight)
+
+    def forward(
+        self, item_vectors: torch.Tensor, feedback: torch.Tensor, dwell: torch.Tensor
+    ) -> torch.Tensor:
+        """``c(f) * v``: (..., dim) item vectors and (...) feedback codes and dwell."""
+        indices = feature_indices(self.features, feedback, dwell)
+        scale = sum(table(i) for table, i in zip(self.tables, indices, strict=True))
+        return scale * item_vectors
 
 
 def _zeros_like(table: nn.Embedding | None) -> nn.Embedding | None:

@@ -5,13 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from recommenders.models.base import (
-    ModelTrace,
-    SequentialRecommender,
-    level_names,
-    put_positions,
-    take_positions,
-)
+from recommenders.models.base import SequentialRecommender, put_positions, take_positions
 from recommenders.models.config import ModelConfig
 
 
@@ -48,19 +42,16 @@ class GRURecommender(SequentialRecommender):
         out, _ = self.gru(self.dropout(x))
         return self.projection(out)
 
-    def trace(self, items, feedback, dwell, lengths) -> ModelTrace:
+    def _trace(self, items, feedback, dwell, lengths):
         """As :meth:`forward` in eval mode, one GRU layer at a time (the layers
         :meth:`prefill` uses), so every layer's hidden vectors are seen."""
-        if self.training:
-            raise RuntimeError("GRURecommender.trace needs eval mode (call model.eval())")
-        self._check(items, feedback, dwell, lengths)
         x = self.embed(items, feedback, dwell, lengths)
         levels = [x]
         for layer in self._layers():
             x, _ = layer(x)
             levels.append(x)
         levels.append(self.projection(x))
-        return ModelTrace(level_names(self.config.n_layers), tuple(levels))
+        return levels, None
 
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"hidden": (self.config.n_layers, self.config.dim), "out": (self.config.dim,)}
@@ -84,15 +75,15 @@ class GRURecommender(SequentialRecommender):
         object.__setattr__(self, "_serving_layers", None)
         return super().train(mode)
 
-    def prefill(self, states, items, feedback, dwell, lengths) -> None:
+    def _prefill(self, states, items, feedback, dwell, lengths) -> torch.Tensor:
         x = self.embed(items, feedback, dwell, lengths)
         width = x.shape[1]
         for level, layer in enumerate(self._layers()):
             x, _ = layer(x)
             states["hidden"][:, :width, level] = x
-        states["out"][:, :width] = self.projection(x)
+        return self.projection(x)
 
-    def extend(self, states, rows, at, items, feedback, dwell) -> torch.Tensor:
+    def _extend(self, states, rows, at, items, feedback, dwell) -> torch.Tensor:
         valid = torch.ones(items.shape[0], 1, dtype=torch.bool, device=items.device)
         x = self.events(items[:, None], feedback[:, None], dwell[:, None], valid)
         before = take_positions(states["hidden"], rows, at - 1)
@@ -100,7 +91,5 @@ class GRURecommender(SequentialRecommender):
         for level, layer in enumerate(self._layers()):
             x, h = layer(x, before[:, level][None].contiguous())
             hidden[:, level] = h[0]
-        out = self.projection(x[:, 0])
         put_positions(states["hidden"], rows, at, hidden)
-        put_positions(states["out"], rows, at, out)
-        return out
+        return self.projection(x[:, 0])

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recommenders.models.base import ModelTrace, SequentialRecommender, level_names, put_positions
+from recommenders.models.base import SequentialRecommender, put_positions
 from recommenders.models.config import ModelConfig
 from recommenders.models.features import EMBEDDING_STD
 
@@ -15,7 +15,9 @@ class SASRecRecommender(SequentialRecommender):
     """``states = LayerNorm(Transformer_causal(dropout([bos, e_1, ..., e_L] + p)))``.
 
     Learned positions ``p`` (``max_len + 1`` of them, BOS at 0, counted from
-    the oldest event, so right padding never shifts them). Layers are torch's
+    the oldest event, so right padding never shifts them), or none with
+    ``config.position_embeddings=False`` (order then reaches a state only through
+    the causal mask: which events a position may attend to). Layers are torch's
     ``nn.TransformerEncoderLayer`` (pre-norm, GELU, feed-forward width
     ``dim`` as in SASRec) under a causal mask plus a key-padding mask; the
     BOS key is always visible, so no attention row is fully masked. Nested
@@ -35,8 +37,10 @@ class SASRecRecommender(SequentialRecommender):
 
     def __init__(self, config: ModelConfig, n_items: int) -> None:
         super().__init__(config, n_items, kind="sasrec")
-        self.positions = nn.Embedding(config.max_len + 1, config.dim)
-        nn.init.normal_(self.positions.weight, std=EMBEDDING_STD)
+        self.positions = None
+        if config.position_embeddings:
+            self.positions = nn.Embedding(config.max_len + 1, config.dim)
+            nn.init.normal_(self.positions.weight, std=EMBEDDING_STD)
         self.dropout = nn.Dropout(config.dropout)
         layer = nn.TransformerEncoderLayer(
             config.dim,
@@ -59,18 +63,20 @@ class SASRecRecommender(SequentialRecommender):
     def _contextualise(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         n = x.shape[1]
         positions = torch.arange(n, device=x.device)
-        x = self.dropout(x + self.positions(positions))
+        x = self.dropout(self._add_positions(x, positions))
         causal = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1)
         padding = positions.unsqueeze(0) > lengths.unsqueeze(1)
         return self.transformer(x, mask=causal, src_key_padding_mask=padding, is_causal=True)
 
-    def trace(self, items, feedback, dwell, lengths) -> ModelTrace:
+    def _add_positions(self, x: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+        """``x + p[at]`` (positions ``at`` broadcast against ``x``'s position axis), or
+        ``x`` itself without position embeddings."""
+        return x if self.positions is None else x + self.positions(at)
+
+    def _trace(self, items, feedback, dwell, lengths):
         """As :meth:`forward` in eval mode, layer by layer (the same pre-norm arithmetic
         as :meth:`prefill`), with each layer's causal attention weights
         ``softmax(q k^T / sqrt(d_head))`` per head."""
-        if self.training:
-            raise RuntimeError("SASRecRecommender.trace needs eval mode (call model.eval())")
-        self._check(items, feedback, dwell, lengths)
         inputs = self._positioned(items, feedback, dwell, lengths)
         width = inputs.shape[1]
         future = torch.ones(width, width, dtype=torch.bool, device=inputs.device).triu(1)
@@ -81,7 +87,7 @@ class SASRecRecommender(SequentialRecommender):
             attention.append(logits.masked_fill(future, float("-inf")).softmax(-1))
             levels.append(out)
         levels.append(self.transformer.norm(out))
-        return ModelTrace(level_names(self.config.n_layers), tuple(levels), tuple(attention))
+        return levels, tuple(attention)
 
     def state_shapes(self) -> dict[str, tuple[int, ...]]:
         return {"kv": (self.config.n_layers, 2, self.config.dim), "out": (self.config.dim,)}
@@ -111,7 +117,7 @@ class SASRecRecommender(SequentialRecommender):
     def _positioned(self, items, feedback, dwell, lengths) -> torch.Tensor:
         """(B, L + 1, dim): BOS and event vectors plus their positions (no dropout)."""
         x = self.embed(items, feedback, dwell, lengths)
-        return x + self.positions(torch.arange(x.shape[1], device=x.device))
+        return self._add_positions(x, torch.arange(x.shape[1], device=x.device))
 
     def _causal_layers(self, x: torch.Tensor):
         """Each layer of the eval-mode causal pass over positioned inputs ``x``, in turn:
@@ -122,19 +128,19 @@ class SASRecRecommender(SequentialRecommender):
             x = self._attend(level, x, query, keys, values, {"is_causal": True})
             yield level, query, keys, values, x
 
-    def prefill(self, states, items, feedback, dwell, lengths) -> None:
+    def _prefill(self, states, items, feedback, dwell, lengths) -> torch.Tensor:
         inputs = self._positioned(items, feedback, dwell, lengths)
         width = inputs.shape[1]
         kv = states["kv"]
         for level, _, keys, values, out in self._causal_layers(inputs):  # noqa: B007 (the last output is the state)
             kv[:, :width, level, 0] = keys
             kv[:, :width, level, 1] = values
-        states["out"][:, :width] = self.transformer.norm(out)
+        return self.transformer.norm(out)
 
-    def extend(self, states, rows, at, items, feedback, dwell) -> torch.Tensor:
+    def _extend(self, states, rows, at, items, feedback, dwell) -> torch.Tensor:
         valid = torch.ones(items.shape[0], 1, dtype=torch.bool, device=items.device)
         x = self.events(items[:, None], feedback[:, None], dwell[:, None], valid)
-        x = x + self.positions(at)[:, None]
+        x = self._add_positions(x, at[:, None])
         span = int(at.max()) + 1
         kv = states["kv"]
         attend = {"attn_mask": (torch.arange(span, device=at.device) <= at[:, None])[:, None, None]}
@@ -143,6 +149,4 @@ class SASRecRecommender(SequentialRecommender):
             put_positions(kv[:, :, level], rows, at, torch.stack([key[:, 0], value[:, 0]], 1))
             cached = kv[rows, :span, level]  # a view for contiguous rows, else a copy
             x = self._attend(level, x, query, cached[:, :, 0], cached[:, :, 1], attend)
-        out = self.transformer.norm(x[:, 0])
-        put_positions(states["out"], rows, at, out)
-        return out
+        return self.transformer.norm(x[:, 0])

@@ -46,6 +46,18 @@ def tiny_model(kind: str, features: FeatureConfig = NO_FEATURES, **overrides):
     return _CACHE[key]
 
 
+def crossed_model(kind: str, features: FeatureConfig, seed: int = 0, **overrides):
+    """A model with the last-event cross, in eval mode, its tables random: they start at
+    zero, where the cross would be invisible to a test."""
+    torch.manual_seed(seed)
+    config = tiny_config(kind, features, last_event_cross=True, **overrides)
+    model = build_model(config, N_ITEMS)
+    with torch.no_grad():
+        for table in model.last_event.tables:
+            table.weight.normal_()
+    return model.eval()
+
+
 def _feature_id(f: FeatureConfig) -> str:
     flags = {"dislike": f.dislike, "dwell": f.dwell_buckets, "type": f.feedback_type}
     return "+".join(name for name, on in flags.items() if on) or "none"

@@ -15,7 +15,7 @@ from recommenders.inference import as_tensors, model_window
 from recommenders.models import FEEDBACK_ENTRIES, MODELS
 from recommenders.models.incremental import PrefixStateCache
 from recommenders.variants import get_variant
-from tests.recommenders.models.conftest import ALL_FEATURES, N_ITEMS, tiny_model
+from tests.recommenders.models.conftest import ALL_FEATURES, N_ITEMS, crossed_model, tiny_model
 
 INCREMENTAL = [kind for kind, model in MODELS.items() if model.incremental]
 MAX_LEN = 12  # tiny_config's
@@ -71,10 +71,20 @@ def protocols(draw):
     entry=st.sampled_from(FEEDBACK_ENTRIES),
     layers=st.integers(1, 2),
     small=st.booleans(),
+    cross=st.booleans(),
+    positions=st.booleans(),
     calls=protocols(),
 )
-def test_cached_states_are_the_recomputed_states(kind, features, entry, layers, small, calls):
-    model = tiny_model(kind, features, n_layers=layers, feedback_entry=entry)
+def test_cached_states_are_the_recomputed_states(
+    kind, features, entry, layers, small, cross, positions, calls
+):
+    options = {"n_layers": layers, "feedback_entry": entry}
+    if kind == "sasrec":
+        options["position_embeddings"] = positions
+    if cross and features.uses_feedback:
+        model = crossed_model(kind, features, **options)
+    else:
+        model = tiny_model(kind, features, **options)
     # A bound of two rows' states forces eviction after nearly every call.
     cache = PrefixStateCache(model, max_bytes=1)
     if not small:
