@@ -11,6 +11,17 @@ user and level (the network's input, each layer, the final state s), the relativ
 and, for attention models, the weight that the last query puts on x_k's own position,
 averaged over heads. A feedback-blind model has gap 0 at every level; a model whose
 state moves little although its input moves much is one that mutes the feedback.
+
+How far the state moves is not where it moves. Two more per-user quantities look at
+the direction of the final state's change ``d = s_B - s_A`` against the disliked
+item's own (tied, output) embedding ``v = v_{x_k}``:
+
+    aim  = cos(d, -v)                          (1: straight away from x_k; 0: sideways)
+    drop = -(d . v) / sd_j(s_A . v_j)          (x_k's own score fall, in standard
+                                                deviations of branch A's scores)
+
+A state that moves far with ``aim`` near 0 changes the slate little: the scores of
+x_k and of the items like it hardly move.
 """
 
 from __future__ import annotations
@@ -36,11 +47,16 @@ class BranchGap:
         last_attention: (2, N, layers) weight of the last position's query on its own
             key (x_k) in branch A (index 0) and B (index 1), mean over heads; None for a
             network without attention.
+        aim: (N,) ``cos(s_B - s_A, -v_{x_k})`` (0 where the states are equal).
+        drop: (N,) x_k's own score fall ``-(s_B - s_A) . v_{x_k}`` over the standard
+            deviation of branch A's scores over the catalogue.
     """
 
     names: tuple[str, ...]
     gap: np.ndarray
     last_attention: np.ndarray | None
+    aim: np.ndarray
+    drop: np.ndarray
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -78,7 +94,7 @@ def branch_gap(
     check_branches(branch_a, branch_b)
     model = model.to(device).eval()
     max_len = model.config.max_len
-    gaps, attention = [], []
+    gaps, attention, aims, drops = [], [], [], []
     for start in range(0, len(branch_a), batch_size):
         rows = slice(start, start + batch_size)
         traces = []
@@ -92,8 +108,8 @@ def branch_gap(
                 max_len,
             )
             inputs = as_tensors(items, feedback, dwell, lengths, device)
-            traces.append((model.trace(*inputs), inputs[3]))
-        (trace_a, last_a), (trace_b, last_b) = traces
+            traces.append((model.trace(*inputs), inputs[3], inputs[0]))
+        (trace_a, last_a, items_a), (trace_b, last_b, _) = traces
         if not torch.equal(last_a, last_b):
             # exclude_disliked drops the disliked x_k: the branches no longer align.
             raise ValueError(
@@ -106,6 +122,12 @@ def branch_gap(
             a, b = h_a[index, last_a], h_b[index, last_a]
             levels.append((b - a).norm(dim=-1) / a.norm(dim=-1))
         gaps.append(torch.stack(levels, 1).double().cpu().numpy())
+        state_a = trace_a.levels[-1][index, last_a]
+        change = trace_b.levels[-1][index, last_a] - state_a
+        x_k = model.item_embedding.weight[items_a[index, last_a - 1]]
+        aims.append(torch.nn.functional.cosine_similarity(change, -x_k, dim=-1))
+        spread = model.logits(state_a).std(dim=-1)
+        drops.append(-(change * x_k).sum(-1) / spread)
         if trace_a.attention is not None:
             attention.append(
                 np.stack(
@@ -125,4 +147,10 @@ def branch_gap(
         names=names,
         gap=np.concatenate(gaps) if gaps else np.zeros((0, 0)),
         last_attention=np.concatenate(attention, axis=1) if attention else None,
+        aim=_numpy(aims),
+        drop=_numpy(drops),
     )
+
+
+def _numpy(parts: list[torch.Tensor]) -> np.ndarray:
+    return torch.cat(parts).double().cpu().numpy() if parts else np.zeros(0)

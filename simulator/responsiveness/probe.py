@@ -71,6 +71,8 @@ def probe_rows(model: str, probe: BranchGap, seed: int = 0) -> list[dict]:
 
     for j, level in enumerate(probe.names):
         add("state_gap", level, probe.gap[:, j])
+    add("aim_away_from_x_k", "state", probe.aim)
+    add("x_k_score_drop_sd", "state", probe.drop)
     if probe.last_attention is not None:
         for layer in range(probe.last_attention.shape[2]):
             for b, branch in enumerate(("a", "b")):

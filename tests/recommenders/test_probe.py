@@ -39,6 +39,7 @@ def test_a_feedback_blind_model_has_no_gap_anywhere(kind):
     assert probe.names == ("input", "layer 1", "layer 2", "state")
     assert probe.gap.shape == (9, 4)
     assert (probe.gap == 0).all()
+    assert (probe.aim == 0).all() and (probe.drop == 0).all()
 
 
 @pytest.mark.parametrize("kind", ["gru", "sasrec"])
@@ -88,3 +89,31 @@ def test_a_variant_that_drops_the_disliked_x_k_cannot_be_probed():
     variant = get_variant("exclude_disliked")
     with pytest.raises(ValueError, match="different inputs lengths"):
         branch_gap(_model("gru", variant.features), variant, *_fork())
+
+
+@pytest.mark.parametrize("kind", ["gru", "sasrec"])
+def test_a_cross_of_minus_a_aims_straight_away_from_x_k(kind):
+    """With the network blind to the dislike (its feature table zeroed) and c(dislike) =
+    -a, the state moves by exactly -a v_{x_k}: aim 1 and a score fall of a ||v||^2 / sd."""
+    variant = get_variant("dislike_feature")
+    torch.manual_seed(0)
+    config = ModelConfig(
+        kind=kind, dim=8, max_len=16, n_heads=2, features=variant.features, last_event_cross=True
+    )
+    model = build_model(config, N_ITEMS).eval()
+    with torch.no_grad():
+        model.events.dislike.weight.zero_()
+        model.last_event.tables[0].weight[1] = -2.0
+    a, b = _fork()
+    probe = branch_gap(model, variant, a, b)
+    np.testing.assert_allclose(probe.aim, 1.0, rtol=1e-5)
+    with torch.no_grad():
+        states = model.last_state(
+            torch.tensor(a.items),
+            torch.tensor(a.feedback),
+            torch.tensor(a.dwell).float(),
+            torch.tensor(a.lengths),
+        )
+        v = model.item_embedding.weight[torch.tensor(a.items[np.arange(9), a.lengths - 1])]
+        expected = 2.0 * (v * v).sum(-1) / model.logits(states).std(-1)
+    np.testing.assert_allclose(probe.drop, expected.double().numpy(), rtol=1e-4)

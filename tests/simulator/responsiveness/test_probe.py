@@ -43,7 +43,15 @@ def test_probe_table_has_a_row_per_level_and_attention(small_world):
     assert gaps["level"].tolist() == ["input", "layer 1", "state"]
     assert (gaps["n"] == 30).all() and (gaps["mean"] > 0).all()
     assert (gaps["ci_low"] <= gaps["mean"]).all() and (gaps["mean"] <= gaps["ci_high"]).all()
-    assert set(table["quantity"]) == {"state_gap", "attention_on_x_k_a", "attention_on_x_k_b"}
+    assert set(table["quantity"]) == {
+        "state_gap",
+        "attention_on_x_k_a",
+        "attention_on_x_k_b",
+        "aim_away_from_x_k",
+        "x_k_score_drop_sd",
+    }
+    aim = table[table["quantity"] == "aim_away_from_x_k"]
+    np.testing.assert_allclose(aim["mean"], probes["sasrec"].aim.mean())
     np.testing.assert_allclose(gaps["mean"], probes["sasrec"].gap.mean(0))
 
 
