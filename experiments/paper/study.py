@@ -43,7 +43,7 @@ from recommenders.models import ModelConfig
 from recommenders.sequences import Sequences, read_log
 from recommenders.training.fit import fit_variant
 from recommenders.training.loop import TrainConfig
-from recommenders.variants import VARIANTS, get_variant
+from recommenders.variants import VARIANTS, Variant, get_variant
 from simulator.logs import LogConfig, make_logs
 from simulator.responsiveness.simulated import ResponsivenessConfig, measure_responsiveness
 from simulator.world.world import World, WorldConfig, override_world_config, world_parameters
@@ -158,19 +158,9 @@ def prepare_world(
 
     ``progress(name, row)`` receives each training epoch's metrics row.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    seconds: dict[str, float] = {}
     world = World.generate(world_config(seed, config.world_users, config.world_overrides))
+    seconds = prepare_logs(world, config.logs, folder)
     logs_path = folder / "interactions.csv.gz"
-    stamp = {"world": world.fingerprint, "logs": config.logs.to_dict()}
-    stamp_path = folder / "logs.json"
-    if not is_current(stamp_path, stamp, logs_path, folder / "world.npz"):
-        start = time.perf_counter()
-        log = make_logs(world, config.logs)
-        world.save(folder / "world.npz")
-        atomic_write_csv(logs_path, log)
-        atomic_write_text(stamp_path, json.dumps(stamp, indent=2) + "\n")
-        seconds["logs"] = time.perf_counter() - start
     sequences = None
     checkpoints = {}
     for name in config.variants:
@@ -178,7 +168,7 @@ def prepare_world(
         model_config = replace(config.model, features=variant.features)
         target = folder / "models" / f"{model_config.kind}-{name}"
         checkpoints[name] = target
-        if target.exists() and _checkpoint_is_current(target, world, model_config, config.train):
+        if target.exists() and checkpoint_is_current(target, world, model_config, config.train):
             continue
         if target.exists() and not overwrite:
             raise StudyError(
@@ -204,6 +194,24 @@ def prepare_world(
     return WorldRun(seed, folder, world, checkpoints, seconds)
 
 
+def prepare_logs(world: World, logs: LogConfig, folder: Path) -> dict[str, float]:
+    """``world.npz``, ``interactions.csv.gz`` and ``logs.json`` of ``world`` drawn with
+    ``logs`` in ``folder``, kept when ``logs.json`` says they were made from exactly these;
+    returns the seconds spent (``{"logs": s}``, or nothing when kept)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    logs_path = folder / "interactions.csv.gz"
+    stamp = {"world": world.fingerprint, "logs": logs.to_dict()}
+    stamp_path = folder / "logs.json"
+    if is_current(stamp_path, stamp, logs_path, folder / "world.npz"):
+        return {}
+    start = time.perf_counter()
+    log = make_logs(world, logs)
+    world.save(folder / "world.npz")
+    atomic_write_csv(logs_path, log)
+    atomic_write_text(stamp_path, json.dumps(stamp, indent=2) + "\n")
+    return {"logs": time.perf_counter() - start}
+
+
 def is_current(record: Path, stamp: dict, *outputs: Path, key: str | None = None) -> bool:
     """True when every output file exists and the JSON ``record`` holds ``stamp``
     (under ``key`` if given): the outputs were made from what ``stamp`` describes."""
@@ -221,10 +229,15 @@ def read_json(path: Path) -> dict | None:
         return None
 
 
-def _checkpoint_is_current(
-    path: Path, world: World, model: ModelConfig, train: TrainConfig
+def checkpoint_is_current(
+    path: Path,
+    world: World,
+    model: ModelConfig,
+    train: TrainConfig,
+    variant: Variant | None = None,
 ) -> bool:
-    """Trained on ``world`` with ``model`` and ``train`` (the device aside)?
+    """Trained on ``world`` with ``model`` and ``train`` (the device aside), and with
+    ``variant`` (its features, labels and loss) when given?
 
     Fields a newer library added to the configs are read at their defaults, so a
     checkpoint stays current when an option it could not know about is unused.
@@ -234,12 +247,14 @@ def _checkpoint_is_current(
         saved_model = ModelConfig.from_dict(header["model"])
         saved = {**TrainConfig().to_dict(), **header.get("train", {}), "device": train.device}
         saved_train = TrainConfig(**saved)
+        saved_variant = Variant.from_dict(header["variant"]) if variant is not None else None
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return (
         header.get("fingerprint") == world.fingerprint
         and saved_model == model
         and saved_train == train
+        and saved_variant == variant
     )
 
 
@@ -359,10 +374,12 @@ __all__ = [
     "StudyConfig",
     "StudyError",
     "WorldRun",
+    "checkpoint_is_current",
     "checkpoint_metrics",
     "measure_world",
     "ordering_checks",
     "paper_column",
+    "prepare_logs",
     "prepare_world",
     "study_adapters",
     "world_config",

@@ -1,5 +1,7 @@
 """The Fig. 3b study's pieces: world overrides, ordering checks, checkpoint reuse, report text."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,13 +10,14 @@ from experiments.paper.sensitivity import SweepPoint, point_config, point_folder
 from experiments.paper.study import (
     StudyConfig,
     StudyError,
-    _checkpoint_is_current,
+    checkpoint_is_current,
     ordering_checks,
     world_config,
 )
 from experiments.paper.tables import fig3b_verdicts, pct
 from recommenders.models import ModelConfig
 from recommenders.training.loop import TrainConfig
+from recommenders.variants import get_variant
 from simulator.records import md_table
 from simulator.world.world import World, WorldConfig
 
@@ -86,11 +89,18 @@ def test_checkpoint_reuse_ignores_device_and_new_default_fields(tmp_path, small_
     header = {"fingerprint": small_world.fingerprint, "model": model.to_dict()}
     header["train"] = {**saved_train, "device": "cuda"}
     (folder / "checkpoint.json").write_text(json.dumps(header))
-    assert _checkpoint_is_current(folder, small_world, model, train)
-    assert not _checkpoint_is_current(folder, small_world, model, TrainConfig(epochs=4))
-    assert not _checkpoint_is_current(folder, small_world, ModelConfig(dim=16), train)
+    assert checkpoint_is_current(folder, small_world, model, train)
+    assert not checkpoint_is_current(folder, small_world, model, TrainConfig(epochs=4))
+    assert not checkpoint_is_current(folder, small_world, ModelConfig(dim=16), train)
     other = World.generate(small_world.config, seed=small_world.config.seed + 1)
-    assert not _checkpoint_is_current(folder, other, model, train)
+    assert not checkpoint_is_current(folder, other, model, train)
+    # With a variant: its features, labels and loss must be the saved ones too.
+    treatment = get_variant("dislike_feature_label")
+    header["variant"] = treatment.to_dict()
+    (folder / "checkpoint.json").write_text(json.dumps(header))
+    assert checkpoint_is_current(folder, small_world, model, train, treatment)
+    other_weight = replace(treatment, labels=replace(treatment.labels, negative_weight=10.0))
+    assert not checkpoint_is_current(folder, small_world, model, train, other_weight)
 
 
 def test_default_sweep_points_share_one_folder(tmp_path):
