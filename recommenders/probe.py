@@ -50,6 +50,8 @@ class BranchGap:
         aim: (N,) ``cos(s_B - s_A, -v_{x_k})`` (0 where the states are equal).
         drop: (N,) x_k's own score fall ``-(s_B - s_A) . v_{x_k}`` over the standard
             deviation of branch A's scores over the catalogue.
+        change: (N, dim) the final state's change ``s_B - s_A``.
+        spread: (N,) that standard deviation, ``sd_j(s_A . v_j)``.
     """
 
     names: tuple[str, ...]
@@ -57,6 +59,8 @@ class BranchGap:
     last_attention: np.ndarray | None
     aim: np.ndarray
     drop: np.ndarray
+    change: np.ndarray
+    spread: np.ndarray
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -94,7 +98,7 @@ def branch_gap(
     check_branches(branch_a, branch_b)
     model = model.to(device).eval()
     max_len = model.config.max_len
-    gaps, attention, aims, drops = [], [], [], []
+    gaps, attention, aims, drops, changes, spreads = [], [], [], [], [], []
     for start in range(0, len(branch_a), batch_size):
         rows = slice(start, start + batch_size)
         traces = []
@@ -128,6 +132,8 @@ def branch_gap(
         aims.append(torch.nn.functional.cosine_similarity(change, -x_k, dim=-1))
         spread = model.logits(state_a).std(dim=-1)
         drops.append(-(change * x_k).sum(-1) / spread)
+        changes.append(change)
+        spreads.append(spread)
         if trace_a.attention is not None:
             attention.append(
                 np.stack(
@@ -149,6 +155,8 @@ def branch_gap(
         last_attention=np.concatenate(attention, axis=1) if attention else None,
         aim=_numpy(aims),
         drop=_numpy(drops),
+        change=_numpy(changes).reshape(len(branch_a), model.config.dim),
+        spread=_numpy(spreads),
     )
 
 

@@ -497,6 +497,7 @@ def ablation_table(result: ListeningResult, arms: tuple[str, ...]) -> pd.DataFra
             ("state gap", ("state_gap", "state")),
             ("aim", ("aim_away_from_x_k", "state")),
             ("x_k score fall (sd)", ("x_k_score_drop_sd", "state")),
+            ("cluster fall (sd)", ("cluster_score_drop_sd", "state")),
         ):
             value = probe.get((name, *key))
             cells[label] = "n/a" if value is None else f"{value:.3f}"
@@ -548,8 +549,9 @@ def render_section(
         "CIs, pooled over the seeds' users (per-seed values in "
         "`responsiveness.csv`). The probe columns are means over seeds of the per-user "
         "means at the fork: the relative state gap ||s_B - s_A|| / ||s_A||, the aim "
-        "cos(s_B - s_A, -v_{x_k}) and x_k's own score fall in standard deviations of the "
-        "scores (`experiments/branch_probe.py`). NDCG@10: held-out, mean (range) over seeds.",
+        "cos(s_B - s_A, -v_{x_k}), x_k's own score fall and how much more the rest of "
+        "x_k's cluster falls than the other items, in standard deviations of the scores "
+        "(`experiments/branch_probe.py`). NDCG@10: held-out, mean (range) over seeds.",
         "",
         md_table(ablation_table(result, arms)),
         "",

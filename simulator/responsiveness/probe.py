@@ -23,6 +23,7 @@ from simulator.responsiveness.simulated import (
     SlateEvent,
     measure_responsiveness,
 )
+from simulator.similarity import ItemAttributes, same_content
 from simulator.world import AnyWorld
 
 
@@ -50,7 +51,33 @@ def forked_histories(
     return out
 
 
-def probe_rows(model: str, probe: BranchGap, seed: int = 0) -> list[dict]:
+def cluster_fall(
+    probe: BranchGap, item_vectors: np.ndarray, x_k: np.ndarray, items: ItemAttributes
+) -> np.ndarray:
+    """Per user: how much more the scores of x_k's content cluster fall than the rest's.
+
+    With ``fall_j = -(s_B - s_A) . v_j / sd_j(s_A . v_j)`` (standard deviations of
+    branch A's scores), the mean fall over the items that share x_k's cluster (x_k
+    itself left out: :attr:`BranchGap.drop` has it) minus the mean fall over the other
+    items; NaN where x_k's cluster is unknown or has no other item. A positive value is
+    a dislike that pushes x_k's whole cluster down the ranking.
+    """
+    fall = -(probe.change @ np.asarray(item_vectors, np.float64).T) / probe.spread[:, None]
+    everything = np.broadcast_to(np.arange(len(item_vectors)), fall.shape)
+    similar, known = same_content(everything, x_k, items)
+    similar = similar.copy()
+    similar[np.arange(len(x_k)), x_k] = False
+    other = ~similar
+    other[np.arange(len(x_k)), x_k] = False
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inside = (fall * similar).sum(1) / similar.sum(1)
+        outside = (fall * other).sum(1) / other.sum(1)
+    return np.where(known & (similar.sum(1) > 0), inside - outside, np.nan)
+
+
+def probe_rows(
+    model: str, probe: BranchGap, seed: int = 0, cluster: np.ndarray | None = None
+) -> list[dict]:
     """Long rows (model, quantity, level, mean, ci_low, ci_high, n) of one probe."""
     rows = []
 
@@ -73,6 +100,8 @@ def probe_rows(model: str, probe: BranchGap, seed: int = 0) -> list[dict]:
         add("state_gap", level, probe.gap[:, j])
     add("aim_away_from_x_k", "state", probe.aim)
     add("x_k_score_drop_sd", "state", probe.drop)
+    if cluster is not None:
+        add("cluster_score_drop_sd", "state", cluster)
     if probe.last_attention is not None:
         for layer in range(probe.last_attention.shape[2]):
             for b, branch in enumerate(("a", "b")):
@@ -100,5 +129,9 @@ def probe_table(
         branches = list(forked_histories(world, adapter, config).values())
         probe = branch_gap(adapter.model, adapter.variant, *branches, device=adapter.device)
         probes[name] = probe
-        rows.extend(probe_rows(name, probe, seed=config.seed))
+        first = branches[0]
+        x_k = first.items[np.arange(len(first)), first.lengths - 1]
+        vectors = adapter.model.item_embedding.weight.detach().cpu().numpy()
+        cluster = cluster_fall(probe, vectors, x_k, ItemAttributes.from_corpus(world.corpus))
+        rows.extend(probe_rows(name, probe, seed=config.seed, cluster=cluster))
     return pd.DataFrame(rows), probes

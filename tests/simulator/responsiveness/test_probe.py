@@ -49,6 +49,7 @@ def test_probe_table_has_a_row_per_level_and_attention(small_world):
         "attention_on_x_k_b",
         "aim_away_from_x_k",
         "x_k_score_drop_sd",
+        "cluster_score_drop_sd",
     }
     aim = table[table["quantity"] == "aim_away_from_x_k"]
     np.testing.assert_allclose(aim["mean"], probes["sasrec"].aim.mean())
@@ -66,3 +67,22 @@ def test_only_trained_sequential_models_and_two_branches(small_world):
     )
     with pytest.raises(ValueError, match="compares two branches, got 3"):
         probe_table(small_world, {"sasrec": _adapter(small_world)}, three)
+
+
+def test_cluster_fall_is_the_cluster_mean_fall_minus_the_rest():
+    from recommenders.probe import BranchGap
+    from simulator.responsiveness.probe import cluster_fall
+    from simulator.similarity import ItemAttributes
+
+    items = ItemAttributes(
+        cluster=np.array([0, 0, 0, 1, 1, 1]), creator=np.array([0, 1, 2, 3, 4, -1])
+    )
+    change = -np.array([[1.0, 2.0, 3.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 4.0, 0.0, 2.0]])
+    probe = BranchGap(("state",), np.zeros((2, 1)), None, np.zeros(2), np.zeros(2), change,
+                      np.array([1.0, 2.0]))  # fmt: skip
+    fall = cluster_fall(probe, np.eye(6), np.array([0, 4]), items)
+    # Row 0: cluster {1, 2} falls 2.5, the rest {3, 4, 5} 0. Row 1 (sd 2): {3, 5} fall
+    # (2 + 1) / 2 = 1.5, the rest {0, 1, 2} 0.
+    np.testing.assert_allclose(fall, [2.5, 1.5])
+    unknown = ItemAttributes(cluster=np.array([-1, 0, 0, 1, 1, 1]), creator=np.zeros(6, int))
+    assert np.isnan(cluster_fall(probe, np.eye(6), np.array([0, 4]), unknown)[0])
