@@ -51,7 +51,7 @@ from recommenders.variants import Variant, get_variant, with_action_embedding
 from simulator.logs import LogConfig
 from simulator.records import md_table
 from simulator.responsiveness.plots import plot_horizon
-from simulator.responsiveness.probe import probe_table
+from simulator.responsiveness.probe import ForkRecorder, probe_adapter
 from simulator.responsiveness.simulated import (
     ResponsivenessConfig,
     measure_responsiveness,
@@ -300,24 +300,28 @@ def measure_seed(
     device: str = "cpu",
     progress: ListeningProgress | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(per-user responsiveness table, probe table, checkpoint metrics) of one seed,
-    recomputed only when a checkpoint's weights or the protocol changed."""
+    """(per-user responsiveness table, probe table, checkpoint metrics) of one seed.
+
+    Each arm is measured once per protocol and weights: its per-user rows and probe rows
+    are kept in ``measure/ARM.*`` with the stamp they were made from, so adding an arm
+    measures only that arm. One protocol run gives both: its step-k+1 histories
+    (:class:`simulator.responsiveness.probe.ForkRecorder`) are what the probe traces.
+    """
     progress = progress or ListeningProgress()
-    stamp = {
-        "measure": config.measure.to_dict(),
-        "weights": {
-            name: hashlib.sha256((path / "weights.pt").read_bytes()).hexdigest()
-            for name, path in checkpoints.items()
-        },
-    }
-    users_path, probe_path = folder / "listening_users.csv.gz", folder / "listening_probe.csv"
-    record = folder / "listening.json"
-    if not is_current(record, stamp, users_path, probe_path, key="stamp"):
-        if progress.stage is not None:
-            progress.stage(f"seed {seed}: measuring {len(checkpoints)} models")
-        per_user, probes = [], []
-        for name, path in checkpoints.items():
+    users, probes = [], []
+    for name, path in checkpoints.items():
+        stamp = {
+            "measure": config.measure.to_dict(),
+            "weights": hashlib.sha256((path / "weights.pt").read_bytes()).hexdigest(),
+        }
+        kept = folder / "measure"
+        users_path, probe_path = kept / f"{name}.users.csv.gz", kept / f"{name}.probe.csv"
+        if not is_current(kept / f"{name}.json", stamp, users_path, probe_path, key="stamp"):
+            if progress.stage is not None:
+                progress.stage(f"seed {seed}: measuring {name}")
             adapter = load_adapter(path, world.corpus, world.fingerprint, device=device)
+            kept.mkdir(parents=True, exist_ok=True)
+            recorder = ForkRecorder(config.measure)
             run = measure_responsiveness(
                 world,
                 adapter,
@@ -325,17 +329,17 @@ def measure_seed(
                 name=name,
                 summary=False,
                 progress=progress.measure,
+                on_slate=recorder,
             )
-            per_user.append(run.per_user)
-            # The probe looks at the first slate after the fork: x_k's state.
-            table, _ = probe_table(world, {name: adapter}, replace(config.measure, horizon=1))
-            probes.append(table)
-        atomic_write_csv(users_path, pd.concat(per_user, ignore_index=True), STUDY_FLOAT_FORMAT)
-        atomic_write_csv(probe_path, pd.concat(probes, ignore_index=True), STUDY_FLOAT_FORMAT)
-        write_json(record, {"stamp": stamp})
-    users, probe = pd.read_csv(users_path), pd.read_csv(probe_path)
+            rows, _ = probe_adapter(world, name, adapter, recorder.branches(), config.measure.seed)
+            atomic_write_csv(users_path, run.per_user, STUDY_FLOAT_FORMAT)
+            atomic_write_csv(probe_path, pd.DataFrame(rows), STUDY_FLOAT_FORMAT)
+            write_json(kept / f"{name}.json", {"stamp": stamp})
+        users.append(pd.read_csv(users_path))
+        probes.append(pd.read_csv(probe_path))
+    probe = pd.concat(probes, ignore_index=True)
     probe.insert(0, "seed", seed)
-    return users, probe, _metrics(seed, checkpoints)
+    return pd.concat(users, ignore_index=True), probe, _metrics(seed, checkpoints)
 
 
 def _metrics(seed: int, checkpoints: dict[str, Path]) -> pd.DataFrame:

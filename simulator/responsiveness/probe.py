@@ -27,28 +27,41 @@ from simulator.similarity import ItemAttributes, same_content
 from simulator.world import AnyWorld
 
 
+class ForkRecorder:
+    """An ``on_slate`` callback of :func:`measure_responsiveness` that keeps the
+    histories each branch sends at step k+1, so one protocol run gives both the
+    measurement and the probe's inputs."""
+
+    def __init__(self, config: ResponsivenessConfig) -> None:
+        self.config = config
+        self._kept: dict[int, list[tuple[np.ndarray, HistoryBatch]]] = {}
+
+    def __call__(self, event: SlateEvent) -> None:
+        if event.branch is not None and event.step == self.config.k + 1:
+            rows = np.arange(len(event.histories))
+            self._kept.setdefault(event.branch, []).append(
+                (event.users.copy(), event.histories.take(rows))
+            )
+
+    def branches(self) -> dict[str, HistoryBatch]:
+        """Branch name -> its histories at step k+1, rows by user."""
+        names = [action.name for action in parse_branches(self.config.branches)]
+        out = {}
+        for index, name in enumerate(names):
+            users = np.concatenate([u for u, _ in self._kept[index]])
+            batch = HistoryBatch.concat([h for _, h in self._kept[index]])
+            out[name] = batch.take(np.argsort(users, kind="stable"))
+        return out
+
+
 def forked_histories(
     world: AnyWorld, adapter, config: ResponsivenessConfig
 ) -> dict[str, HistoryBatch]:
     """Branch name -> the histories (rows by user) each branch sends at step k+1, under
     ``config`` (its slates come from ``adapter``; only the first k steps matter)."""
-    kept: dict[int, list[tuple[np.ndarray, HistoryBatch]]] = {}
-
-    def keep(event: SlateEvent) -> None:
-        if event.branch is not None and event.step == config.k + 1:
-            rows = np.arange(len(event.histories))
-            kept.setdefault(event.branch, []).append(
-                (event.users.copy(), event.histories.take(rows))
-            )
-
-    measure_responsiveness(world, adapter, config, summary=False, on_slate=keep)
-    names = [action.name for action in parse_branches(config.branches)]
-    out = {}
-    for index, name in enumerate(names):
-        users = np.concatenate([u for u, _ in kept[index]])
-        batch = HistoryBatch.concat([h for _, h in kept[index]])
-        out[name] = batch.take(np.argsort(users, kind="stable"))
-    return out
+    recorder = ForkRecorder(config)
+    measure_responsiveness(world, adapter, config, summary=False, on_slate=recorder)
+    return recorder.branches()
 
 
 def cluster_fall(
@@ -113,6 +126,27 @@ def probe_rows(
     return rows
 
 
+def probe_adapter(
+    world: AnyWorld,
+    name: str,
+    adapter: SequentialModelAdapter,
+    branches: dict[str, HistoryBatch],
+    seed: int = 0,
+) -> tuple[list[dict], BranchGap]:
+    """One model's probe rows (:func:`probe_rows`, with the cluster fall) and
+    :class:`BranchGap`, from the two branches' histories at step k+1."""
+    if not isinstance(adapter, SequentialModelAdapter):
+        raise ValueError(f"{name}: only a trained sequential model can be probed")
+    if len(branches) != 2:
+        raise ValueError(f"a probe compares two branches, got {len(branches)}")
+    first, second = branches.values()
+    probe = branch_gap(adapter.model, adapter.variant, first, second, device=adapter.device)
+    x_k = first.items[np.arange(len(first)), first.lengths - 1]
+    vectors = adapter.model.item_embedding.weight.detach().cpu().numpy()
+    cluster = cluster_fall(probe, vectors, x_k, ItemAttributes.from_corpus(world.corpus))
+    return probe_rows(name, probe, seed=seed, cluster=cluster), probe
+
+
 def probe_table(
     world: AnyWorld,
     adapters: dict[str, SequentialModelAdapter],
@@ -126,12 +160,7 @@ def probe_table(
     for name, adapter in adapters.items():
         if not isinstance(adapter, SequentialModelAdapter):
             raise ValueError(f"{name}: only a trained sequential model can be probed")
-        branches = list(forked_histories(world, adapter, config).values())
-        probe = branch_gap(adapter.model, adapter.variant, *branches, device=adapter.device)
-        probes[name] = probe
-        first = branches[0]
-        x_k = first.items[np.arange(len(first)), first.lengths - 1]
-        vectors = adapter.model.item_embedding.weight.detach().cpu().numpy()
-        cluster = cluster_fall(probe, vectors, x_k, ItemAttributes.from_corpus(world.corpus))
-        rows.extend(probe_rows(name, probe, seed=config.seed, cluster=cluster))
+        branches = forked_histories(world, adapter, config)
+        mine, probes[name] = probe_adapter(world, name, adapter, branches, config.seed)
+        rows.extend(mine)
     return pd.DataFrame(rows), probes
