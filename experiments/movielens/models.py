@@ -35,6 +35,8 @@ class BenchmarkModel:
         n_negatives / gbce_t: gBCE's negatives per position and calibration t.
         published_recall10 / published_ndcg10: test Recall@10 / NDCG@10 published for
             this model on the same data and protocol (NaN when there is none).
+        last_event_cross: the feedback-aware last-event pathway
+            (:class:`recommenders.models.features.LastEventCross`).
     """
 
     name: str
@@ -46,6 +48,7 @@ class BenchmarkModel:
     published_recall10: float = NAN
     published_ndcg10: float = NAN
     description: str = ""
+    last_event_cross: bool = False
 
     def without_anchors(self) -> BenchmarkModel:
         """This model with no published anchors (for a data set they were not measured on)."""
@@ -124,12 +127,32 @@ def benchmark_models(negative_weight: float = NEGATIVE_WEIGHT) -> dict[str, Benc
                 description=f"{label} full CE + rating feature + not-to-recommend on dislikes",
             ),
         )
+    # The transformer that listens (docs/results.md, section 10): the last-event cross.
+    models += (
+        BenchmarkModel(
+            name="sasrec-ce-feature-cross",
+            kind="sasrec",
+            positive_loss="softmax_ce",
+            variant=feature,
+            last_event_cross=True,
+            description="SASRec full CE + rating feature + last-event cross",
+        ),
+        BenchmarkModel(
+            name="sasrec-ce-feature-ntr-cross",
+            kind="sasrec",
+            positive_loss="softmax_ce",
+            variant=ntr,
+            last_event_cross=True,
+            description="SASRec full CE + rating feature + not-to-recommend + last-event cross",
+        ),
+    )
     return {m.name: m for m in models}
 
 
 def resolve_model(name: str, negative_weight: float = NEGATIVE_WEIGHT) -> BenchmarkModel:
     """The model called ``name``: a :func:`benchmark_models` name, or a not-to-recommend
-    model with its own weight, ``NAME-wW`` (e.g. ``sasrec-ce-feature-ntr-w10``: w = 10).
+    model with its own weight, ``NAME-wW`` (e.g. ``sasrec-ce-feature-ntr-w10``: w = 10,
+    ``sasrec-ce-feature-ntr-cross-w10``).
 
     Raises ValueError naming the known models for anything else.
     """
@@ -137,7 +160,7 @@ def resolve_model(name: str, negative_weight: float = NEGATIVE_WEIGHT) -> Benchm
     if name in known:
         return known[name]
     base, sep, weight = name.rpartition("-w")
-    if sep and base in known and base.endswith("-ntr"):
+    if sep and base in known and "-ntr" in base:
         try:
             w = float(weight)
         except ValueError:
@@ -210,6 +233,7 @@ class BenchmarkConfig:
             n_heads=self.sasrec_heads if sasrec else 1,
             dropout=self.dropout,
             features=model.variant.features,
+            last_event_cross=model.last_event_cross,
         )
 
     def train_config(self, model: BenchmarkModel) -> TrainConfig:

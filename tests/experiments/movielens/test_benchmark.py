@@ -133,3 +133,16 @@ def test_resolve_model_weights_and_twins():
     assert blind_twin("sasrec-ce-feature-ntr-w10") == "sasrec-ce"
     assert blind_twin("gru-ce-feature") == "gru-ce"
     assert blind_twin("sasrec-ce") is None and blind_twin("gsasrec") is None
+
+
+def test_the_listening_sasrec_is_the_feature_model_with_the_last_event_cross():
+    from experiments.movielens.models import BenchmarkConfig
+
+    cross = resolve_model("sasrec-ce-feature-ntr-cross")
+    plain = resolve_model("sasrec-ce-feature-ntr")
+    assert cross.variant == plain.variant and cross.positive_loss == plain.positive_loss
+    config = BenchmarkConfig().model_config(cross)
+    assert config.last_event_cross and not BenchmarkConfig().model_config(plain).last_event_cross
+    assert blind_twin("sasrec-ce-feature-ntr-cross") == "sasrec-ce"
+    w10 = resolve_model("sasrec-ce-feature-ntr-cross-w10")
+    assert w10.last_event_cross and w10.variant.labels.negative_weight == 10.0
