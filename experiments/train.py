@@ -30,6 +30,7 @@ from experiments.data_options import add_data_arguments, load_data
 from recommenders.checkpoint import CheckpointError, read_checkpoint
 from recommenders.losses import POSITIVE_LOSSES
 from recommenders.models import FEEDBACK_ENTRIES, ModelConfig
+from recommenders.models.features import LAST_EVENT_CROSSES
 from recommenders.sequences import LogError, Sequences
 from recommenders.training.fit import fit_variant
 from recommenders.training.loop import TrainConfig
@@ -101,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="a feedback-aware pathway from the last event to the state, s + c(f_t) * v_{x_t} "
         "(recommenders.models.features.LastEventCross); feedback-aware variants only",
+    )
+    parser.add_argument(
+        "--last-event-map",
+        choices=LAST_EVENT_CROSSES,
+        default="diagonal",
+        help="the cross's map of the last item: c(f) * v (default) or a matrix M(f) v",
     )
     parser.add_argument(
         "--action-embedding",
@@ -193,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                     feedback_entry=args.feedback_entry,
                     position_embeddings=args.position_embeddings,
                     last_event_cross=args.last_event_cross,
+                    last_event_map=args.last_event_map,
                 )
                 plan.append(
                     (kind, variant, model_config, f"{kind}-{variant.name}{args.name_suffix}")

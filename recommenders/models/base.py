@@ -56,7 +56,9 @@ class SequentialRecommender(nn.Module, abc.ABC):
         self.events = EventEncoder(n_items, config.dim, config.features, config.feedback_entry)
         self.bos = nn.Parameter(torch.empty(config.dim).normal_(std=EMBEDDING_STD))
         self.last_event = (
-            LastEventCross(config.dim, config.features) if config.last_event_cross else None
+            LastEventCross(config.dim, config.features, config.last_event_map)
+            if config.last_event_cross
+            else None
         )
 
     @property

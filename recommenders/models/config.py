@@ -74,6 +74,10 @@ class ModelConfig:
         last_event_cross: a feedback-aware pathway from the last event to the state,
             ``s' = s + c(f_t) * v_{x_t}`` (:class:`recommenders.models.features.LastEventCross`);
             needs a feedback feature.
+        last_event_map: the cross's map of the last item, ``"diagonal"`` (``c(f) * v``,
+            one vector per feedback value) or ``"matrix"`` (``M(f) v``, one dim x dim
+            matrix per value, which can send a disliked item to any direction, such as
+            away from its neighbours, not only rescale its own coordinates).
     """
 
     kind: str = "gru"
@@ -86,6 +90,7 @@ class ModelConfig:
     feedback_entry: str = "add"
     position_embeddings: bool = True
     last_event_cross: bool = False
+    last_event_map: str = "diagonal"
 
     def __post_init__(self) -> None:
         # Imported here: the model classes in that table import this module.
@@ -121,6 +126,14 @@ class ModelConfig:
         if not self.position_embeddings and self.kind != "sasrec":
             raise ValueError(
                 f"ModelConfig.position_embeddings=False applies to sasrec only, not {self.kind!r}"
+            )
+        # Imported here for the same reason as MODELS: features imports this module.
+        from recommenders.models.features import LAST_EVENT_CROSSES
+
+        if self.last_event_map not in LAST_EVENT_CROSSES:
+            raise ValueError(
+                f"ModelConfig.last_event_map must be one of {LAST_EVENT_CROSSES}, "
+                f"got {self.last_event_map!r}"
             )
         if self.last_event_cross and not self.features.uses_feedback:
             raise ValueError(

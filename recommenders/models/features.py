@@ -115,6 +115,10 @@ def feature_indices(
     return indices
 
 
+LAST_EVENT_CROSSES = ("diagonal", "matrix")
+"""How :class:`LastEventCross` maps the last item: element-wise ``c(f) * v`` or ``M(f) v``."""
+
+
 class LastEventCross(nn.Module):
     """A feedback-aware pathway from the last event to the user state (latent cross).
 
@@ -130,24 +134,43 @@ class LastEventCross(nn.Module):
     last event to the state that bypasses attention and the layers' normalisation.
     """
 
-    def __init__(self, dim: int, features: FeatureConfig) -> None:
+    def __init__(self, dim: int, features: FeatureConfig, kind: str = "diagonal") -> None:
         super().__init__()
         if not features.uses_feedback:
             raise ValueError("LastEventCross needs at least one feedback feature")
+        if kind not in LAST_EVENT_CROSSES:
+            raise ValueError(
+                f"LastEventCross: unknown kind {kind!r}; use one of {LAST_EVENT_CROSSES}"
+            )
         self.features = features
+        self.kind = kind
         sizes = (2 if features.dislike else 0, features.dwell_buckets)
         sizes += (N_FEEDBACK if features.feedback_type else 0,)
-        self.tables = nn.ModuleList(nn.Embedding(n, dim) for n in sizes if n)
+        width = dim if kind == "diagonal" else dim * dim
+        self.tables = nn.ModuleList(nn.Embedding(n, width) for n in sizes if n)
         for table in self.tables:
             nn.init.zeros_(table.weight)
 
     def forward(
         self, item_vectors: torch.Tensor, feedback: torch.Tensor, dwell: torch.Tensor
     ) -> torch.Tensor:
-        """``c(f) * v``: (..., dim) item vectors and (...) feedback codes and dwell."""
+        """``c(f) * v`` (or ``M(f) v``): (..., dim) item vectors and (...) feedback codes
+        and dwell."""
         indices = feature_indices(self.features, feedback, dwell)
-        scale = sum(table(i) for table, i in zip(self.tables, indices, strict=True))
-        return scale * item_vectors
+        if self.kind == "diagonal":
+            scale = sum(table(i) for table, i in zip(self.tables, indices, strict=True))
+            return scale * item_vectors
+        dim = item_vectors.shape[-1]
+        out = torch.zeros_like(item_vectors)
+        for table, index in zip(self.tables, indices, strict=True):
+            # Every value's map applied to v (a handful of values), then each event's own.
+            maps = table.weight.view(-1, dim, dim)
+            mapped = torch.einsum("...d,ked->...ke", item_vectors, maps)
+            out = (
+                out
+                + mapped.gather(-2, index[..., None, None].expand(*index.shape, 1, dim))[..., 0, :]
+            )
+        return out
 
 
 def _zeros_like(table: nn.Embedding | None) -> nn.Embedding | None:

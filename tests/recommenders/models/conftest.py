@@ -46,11 +46,13 @@ def tiny_model(kind: str, features: FeatureConfig = NO_FEATURES, **overrides):
     return _CACHE[key]
 
 
-def crossed_model(kind: str, features: FeatureConfig, seed: int = 0, **overrides):
+def crossed_model(
+    kind: str, features: FeatureConfig, seed: int = 0, cross: str = "diagonal", **overrides
+):
     """A model with the last-event cross, in eval mode, its tables random: they start at
     zero, where the cross would be invisible to a test."""
     torch.manual_seed(seed)
-    config = tiny_config(kind, features, last_event_cross=True, **overrides)
+    config = tiny_config(kind, features, last_event_cross=True, last_event_map=cross, **overrides)
     model = build_model(config, N_ITEMS)
     with torch.no_grad():
         for table in model.last_event.tables:

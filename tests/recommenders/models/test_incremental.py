@@ -71,7 +71,7 @@ def protocols(draw):
     entry=st.sampled_from(FEEDBACK_ENTRIES),
     layers=st.integers(1, 2),
     small=st.booleans(),
-    cross=st.booleans(),
+    cross=st.sampled_from([None, "diagonal", "matrix"]),
     positions=st.booleans(),
     calls=protocols(),
 )
@@ -81,8 +81,8 @@ def test_cached_states_are_the_recomputed_states(
     options = {"n_layers": layers, "feedback_entry": entry}
     if kind == "sasrec":
         options["position_embeddings"] = positions
-    if cross and features.uses_feedback:
-        model = crossed_model(kind, features, **options)
+    if cross is not None and features.uses_feedback:
+        model = crossed_model(kind, features, cross=cross, **options)
     else:
         model = tiny_model(kind, features, **options)
     # A bound of two rows' states forces eviction after nearly every call.

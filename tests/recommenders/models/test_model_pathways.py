@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from recommenders import Feedback, History, HistoryBatch
 from recommenders.models import FeatureConfig, ModelConfig, build_model
-from recommenders.models.features import LastEventCross
+from recommenders.models.features import LAST_EVENT_CROSSES, LastEventCross
 
 from .conftest import ALL_FEATURES, N_ITEMS, crossed_model, tiny_config
 
@@ -51,10 +51,11 @@ def test_the_cross_starts_as_the_plain_model(kind, features):
 @given(
     kind=st.sampled_from(["gru", "sasrec"]),
     features=st.sampled_from(FEEDBACK_FEATURES),
+    cross=st.sampled_from(LAST_EVENT_CROSSES),
     seed=st.integers(0, 2**16),
 )
-def test_the_state_is_the_network_plus_c_of_f_times_the_last_item(kind, features, seed):
-    model = crossed_model(kind, features)
+def test_the_state_is_the_network_plus_c_of_f_times_the_last_item(kind, features, cross, seed):
+    model = crossed_model(kind, features, cross=cross)
     items, feedback, dwell, lengths = _tensors(_batch(seed))
     with torch.no_grad():
         trace = model.trace(items, feedback, dwell, lengths)
@@ -67,9 +68,23 @@ def test_the_state_is_the_network_plus_c_of_f_times_the_last_item(kind, features
     for row in range(items.shape[0]):
         for t in range(int(lengths[row])):
             v = model.item_embedding.weight[items[row, t]]
-            c = model.last_event(v, feedback[row, t], dwell[row, t]) / v
-            expected = network[row, t + 1] + c * v
+            expected = network[row, t + 1] + _cross(model, v, feedback[row, t], dwell[row, t])
             torch.testing.assert_close(states[row, t + 1], expected, rtol=1e-5, atol=1e-5)
+
+
+def _cross(model, v, feedback, dwell):
+    """The cross of one event by hand: sum over features of table[index] applied to v."""
+    from recommenders.models.features import feature_indices
+
+    out = torch.zeros_like(v)
+    indices = feature_indices(model.config.features, feedback, dwell)
+    for table, index in zip(model.last_event.tables, indices, strict=True):
+        row = table.weight[index]
+        if model.config.last_event_map == "diagonal":
+            out = out + row * v
+        else:
+            out = out + row.view(v.shape[-1], v.shape[-1]) @ v
+    return out
 
 
 def test_a_dislike_scale_of_minus_a_lowers_the_items_like_the_disliked_one(kind):
@@ -125,6 +140,7 @@ def test_sasrec_without_positions_has_no_position_table_and_a_set_over_the_past(
         ({"kind": "sasrec", "position_embeddings": 0}, "position_embeddings must be bool"),
         ({"kind": "sasrec", "last_event_cross": True}, "last_event_cross needs a feedback feature"),
         ({"last_event_cross": "yes"}, "last_event_cross must be bool"),
+        ({"last_event_map": "full"}, "last_event_map must be one of"),
     ],
 )
 def test_bad_options_are_one_line_errors(kwargs, match):
