@@ -35,8 +35,8 @@ class BenchmarkModel:
         n_negatives / gbce_t: gBCE's negatives per position and calibration t.
         published_recall10 / published_ndcg10: test Recall@10 / NDCG@10 published for
             this model on the same data and protocol (NaN when there is none).
-        last_event_cross: the feedback-aware last-event pathway
-            (:class:`recommenders.models.features.LastEventCross`).
+        model: :class:`recommenders.models.ModelConfig` fields this model sets beyond the
+            run's shared architecture (e.g. ``(("feedback_entry", "latent_cross"),)``).
     """
 
     name: str
@@ -48,7 +48,7 @@ class BenchmarkModel:
     published_recall10: float = NAN
     published_ndcg10: float = NAN
     description: str = ""
-    last_event_cross: bool = False
+    model: tuple[tuple[str, object], ...] = ()
 
     def without_anchors(self) -> BenchmarkModel:
         """This model with no published anchors (for a data set they were not measured on)."""
@@ -127,25 +127,29 @@ def benchmark_models(negative_weight: float = NEGATIVE_WEIGHT) -> dict[str, Benc
                 description=f"{label} full CE + rating feature + not-to-recommend on dislikes",
             ),
         )
-    # The transformer that listens (docs/results.md, section 10): the last-event cross.
-    models += (
-        BenchmarkModel(
-            name="sasrec-ce-feature-cross",
-            kind="sasrec",
-            positive_loss="softmax_ce",
-            variant=feature,
-            last_event_cross=True,
-            description="SASRec full CE + rating feature + last-event cross",
-        ),
-        BenchmarkModel(
-            name="sasrec-ce-feature-ntr-cross",
-            kind="sasrec",
-            positive_loss="softmax_ce",
-            variant=ntr,
-            last_event_cross=True,
-            description="SASRec full CE + rating feature + not-to-recommend + last-event cross",
-        ),
-    )
+    # The transformer changes of docs/results.md, section 10, on the rating feature.
+    for suffix, label, model in (
+        ("input-cross", "latent cross at the input", (("feedback_entry", "latent_cross"),)),
+        ("cross", "last-event cross", (("last_event_cross", True),)),
+    ):
+        models += (
+            BenchmarkModel(
+                name=f"sasrec-ce-feature-{suffix}",
+                kind="sasrec",
+                positive_loss="softmax_ce",
+                variant=feature,
+                model=model,
+                description=f"SASRec full CE + rating feature + {label}",
+            ),
+            BenchmarkModel(
+                name=f"sasrec-ce-feature-ntr-{suffix}",
+                kind="sasrec",
+                positive_loss="softmax_ce",
+                variant=ntr,
+                model=model,
+                description=f"SASRec full CE + rating feature + not-to-recommend + {label}",
+            ),
+        )
     return {m.name: m for m in models}
 
 
@@ -225,7 +229,7 @@ class BenchmarkConfig:
 
     def model_config(self, model: BenchmarkModel) -> ModelConfig:
         sasrec = model.kind == "sasrec"
-        return ModelConfig(
+        config = ModelConfig(
             kind=model.kind,
             dim=self.dim,
             max_len=self.max_len,
@@ -233,8 +237,8 @@ class BenchmarkConfig:
             n_heads=self.sasrec_heads if sasrec else 1,
             dropout=self.dropout,
             features=model.variant.features,
-            last_event_cross=model.last_event_cross,
         )
+        return replace(config, **dict(model.model))
 
     def train_config(self, model: BenchmarkModel) -> TrainConfig:
         return TrainConfig(

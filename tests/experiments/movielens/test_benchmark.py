@@ -145,4 +145,7 @@ def test_the_listening_sasrec_is_the_feature_model_with_the_last_event_cross():
     assert config.last_event_cross and not BenchmarkConfig().model_config(plain).last_event_cross
     assert blind_twin("sasrec-ce-feature-ntr-cross") == "sasrec-ce"
     w10 = resolve_model("sasrec-ce-feature-ntr-cross-w10")
-    assert w10.last_event_cross and w10.variant.labels.negative_weight == 10.0
+    assert BenchmarkConfig().model_config(w10).last_event_cross
+    assert w10.variant.labels.negative_weight == 10.0
+    entry = BenchmarkConfig().model_config(resolve_model("sasrec-ce-feature-input-cross"))
+    assert entry.feedback_entry == "latent_cross" and not entry.last_event_cross
