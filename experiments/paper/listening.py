@@ -104,7 +104,6 @@ class Arm:
 
 
 _CROSS = (("last_event_cross", True),)
-_MATRIX_CROSS = (("last_event_cross", True), ("last_event_map", "matrix"))
 ARMS: tuple[Arm, ...] = (
     Arm("gru-feature", "gru", "dislike_feature", "reference: GRU, dislike feature"),
     Arm("gru-treatment", "gru", "dislike_feature_label", "reference: GRU, feature + label"),
@@ -172,20 +171,6 @@ ARMS: tuple[Arm, ...] = (
         "dislike_feature_label",
         "proposed: last-event cross, feature + label",
         model=_CROSS,
-    ),
-    Arm(
-        "sasrec-matrix-cross-feature",
-        "sasrec",
-        "dislike_feature",
-        "last-event cross with a matrix M(f) v, dislike feature",
-        model=_MATRIX_CROSS,
-    ),
-    Arm(
-        "sasrec-matrix-cross-treatment",
-        "sasrec",
-        "dislike_feature_label",
-        "last-event cross with a matrix M(f) v, feature + label",
-        model=_MATRIX_CROSS,
     ),
 )
 """The ablation's rows: references, one change each to the plain SASRec, the proposal."""
