@@ -605,3 +605,11 @@ def adapter_kwargs(
             "adapters from the specs alone); run without shards or executors"
         )
     return {spec: kwargs for spec, kwargs in arguments.to_dict().items() if kwargs}
+
+
+def seed_list(text: str) -> tuple[int, ...]:
+    """``--seeds 0,1,2`` as a tuple of ints; a one-line ValueError otherwise."""
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise ValueError(f"--seeds must be comma-separated integers, got {text!r}") from None

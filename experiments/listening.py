@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from experiments.arguments import Parser, exit_on_sigterm
+from experiments.arguments import Parser, exit_on_sigterm, seed_list
 from experiments.paper.listening import (
     ARMS_BY_NAME,
     HORIZON_ARMS,
@@ -94,12 +94,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def config_from_args(args: argparse.Namespace) -> ListeningConfig:
     config = QUICK if args.quick else FULL
     if args.seeds:
-        try:
-            seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
-        except ValueError:
-            message = f"--seeds must be comma-separated integers, got {args.seeds!r}"
-            raise ValueError(message) from None
-        config = replace(config, seeds=seeds)
+        config = replace(config, seeds=seed_list(args.seeds))
     if args.arm:
         config = replace(config, arms=tuple(args.arm))
     return replace(config, train=replace(config.train, device=args.device))

@@ -31,7 +31,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from experiments.arguments import Parser, add_executor_arguments, executor_of, exit_on_sigterm
+from experiments.arguments import (
+    Parser,
+    add_executor_arguments,
+    executor_of,
+    exit_on_sigterm,
+    seed_list,
+)
 from experiments.paper.fig3b import StudyProgress, run_fig3b_study
 from experiments.paper.gradients import write_gradient_study
 from experiments.paper.live_ab import run_live_ab_study
@@ -107,12 +113,7 @@ def preset_from_args(args: argparse.Namespace) -> ReportPreset:
     preset = PRESETS["quick" if args.quick else "full"]
     study = preset.study
     if args.seeds:
-        try:
-            seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
-        except ValueError:
-            message = f"--seeds must be comma-separated integers, got {args.seeds!r}"
-            raise ValueError(message) from None
-        study = replace(study, seeds=seeds)
+        study = replace(study, seeds=seed_list(args.seeds))
     study = replace(study, train=replace(study.train, device=args.device))
     if args.variant:
         variants = tuple(dict.fromkeys(args.variant))

@@ -25,6 +25,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -33,10 +34,11 @@ from experiments.paper.plots import POOLED, plot_seed_bars
 from experiments.paper.study import (
     STUDY_FLOAT_FORMAT,
     StudyError,
-    checkpoint_is_current,
     is_current,
+    logged_sequences,
     prepare_logs,
     read_json,
+    train_if_stale,
     world_config,
     write_json,
 )
@@ -44,8 +46,6 @@ from experiments.paper.tables import ci, figure_lines, pct
 from recommenders.atomic import atomic_write_csv
 from recommenders.checkpoint import load_adapter, read_checkpoint
 from recommenders.models import ModelConfig
-from recommenders.sequences import Sequences, read_log
-from recommenders.training.fit import fit_variant
 from recommenders.training.loop import TrainConfig
 from recommenders.variants import Variant, get_variant, with_action_embedding
 from simulator.logs import LogConfig
@@ -257,36 +257,23 @@ def prepare_seed(
     progress = progress or ListeningProgress()
     world = World.generate(world_config(seed, config.world_users, config.world_overrides))
     prepare_logs(world, config.logs, folder)
-    sequences, checkpoints = None, {}
+    sequences, checkpoints = logged_sequences(folder, world), {}
     for name in config.arms:
         arm = ARMS_BY_NAME[name]
-        variant, model = arm.training_variant(), arm.model_config(config.model)
         target = folder / "models" / name
         checkpoints[name] = target
-        if target.exists() and checkpoint_is_current(target, world, model, config.train, variant):
-            continue
-        if target.exists() and not overwrite:
-            raise StudyError(
-                f"{target} was trained on another world or config; pass --overwrite to retrain it"
-            )
-        if sequences is None:
-            log = read_log(folder / "interactions.csv.gz", world.corpus.n_items)
-            sequences = Sequences.from_log(log)
-        if progress.stage is not None:
+        epoch = None if progress.epoch is None else partial(progress.epoch, name)
+        if progress.stage is not None and not target.exists():
             progress.stage(f"seed {seed}: training {name}")
-        fit_variant(
-            sequences,
-            variant,
-            model,
+        train_if_stale(
+            target,
+            world,
+            arm.training_variant(),
+            arm.model_config(config.model),
             config.train,
-            world.corpus.n_items,
-            world.fingerprint,
-            target.parent,
-            name=name,
-            overwrite=True,
-            progress=None
-            if progress.epoch is None
-            else (lambda row, n=name: progress.epoch(n, row)),
+            sequences,
+            overwrite,
+            epoch,
         )
     return world, checkpoints
 

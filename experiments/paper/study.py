@@ -25,6 +25,7 @@ with paired-bootstrap 95 % CIs; see :mod:`simulator.responsiveness.simulated`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -160,38 +161,73 @@ def prepare_world(
     """
     world = World.generate(world_config(seed, config.world_users, config.world_overrides))
     seconds = prepare_logs(world, config.logs, folder)
-    logs_path = folder / "interactions.csv.gz"
-    sequences = None
+    sequences = logged_sequences(folder, world)
     checkpoints = {}
     for name in config.variants:
         variant = get_variant(name)
         model_config = replace(config.model, features=variant.features)
         target = folder / "models" / f"{model_config.kind}-{name}"
         checkpoints[name] = target
-        if target.exists() and checkpoint_is_current(target, world, model_config, config.train):
-            continue
-        if target.exists() and not overwrite:
-            raise StudyError(
-                f"{target} was trained on another world or config; pass overwrite=True "
-                "(--overwrite) to retrain it"
-            )
-        if sequences is None:
-            sequences = Sequences.from_log(read_log(logs_path, world.corpus.n_items))
-        start = time.perf_counter()
-        fit_variant(
-            sequences,
+        spent = train_if_stale(
+            target,
+            world,
             variant,
             model_config,
             config.train,
-            world.corpus.n_items,
-            world.fingerprint,
-            target.parent,
-            name=target.name,
-            overwrite=True,
-            progress=None if progress is None else (lambda row, n=name: progress(n, row)),
+            sequences,
+            overwrite,
+            None if progress is None else (lambda row, n=name: progress(n, row)),
+            check_variant=False,
         )
-        seconds[f"train:{name}"] = time.perf_counter() - start
+        if spent is not None:
+            seconds[f"train:{name}"] = spent
     return WorldRun(seed, folder, world, checkpoints, seconds)
+
+
+def logged_sequences(folder: Path, world: World) -> Callable[[], Sequences]:
+    """The training sequences of ``folder``'s logs, read on the first call only."""
+    return functools.cache(
+        lambda: Sequences.from_log(read_log(folder / "interactions.csv.gz", world.corpus.n_items))
+    )
+
+
+def train_if_stale(
+    target: Path,
+    world: World,
+    variant: Variant,
+    model: ModelConfig,
+    train: TrainConfig,
+    sequences: Callable[[], Sequences],
+    overwrite: bool = False,
+    progress: Callable[[dict], object] | None = None,
+    check_variant: bool = True,
+) -> float | None:
+    """Train ``variant`` of ``model`` on ``sequences()`` into ``target`` unless the
+    checkpoint there is current (:func:`checkpoint_is_current`, with the variant when
+    ``check_variant``); seconds spent, or None when kept. A stale checkpoint is a
+    :class:`StudyError` unless ``overwrite``."""
+    current = checkpoint_is_current(target, world, model, train, variant if check_variant else None)
+    if target.exists() and current:
+        return None
+    if target.exists() and not overwrite:
+        raise StudyError(
+            f"{target} was trained on another world or config; pass overwrite=True "
+            "(--overwrite) to retrain it"
+        )
+    start = time.perf_counter()
+    fit_variant(
+        sequences(),
+        variant,
+        model,
+        train,
+        world.corpus.n_items,
+        world.fingerprint,
+        target.parent,
+        name=target.name,
+        overwrite=True,
+        progress=progress,
+    )
+    return time.perf_counter() - start
 
 
 def prepare_logs(world: World, logs: LogConfig, folder: Path) -> dict[str, float]:
@@ -376,11 +412,13 @@ __all__ = [
     "WorldRun",
     "checkpoint_is_current",
     "checkpoint_metrics",
+    "logged_sequences",
     "measure_world",
     "ordering_checks",
     "paper_column",
     "prepare_logs",
     "prepare_world",
     "study_adapters",
+    "train_if_stale",
     "world_config",
 ]
