@@ -132,6 +132,11 @@ class LastEventCross(nn.Module):
     paper's reference [2]: context embeddings multiplied into a hidden vector) with the
     last event's feedback as the context and its item as the vector, a path from the
     last event to the state that bypasses attention and the layers' normalisation.
+
+    With ``kind="matrix"`` each feature value holds a dim x dim matrix instead,
+    ``s' = s + sum_features M_f[index_f(t)] v_{x_t}``: the disliked item can be sent in
+    any direction (for instance away from the items that resemble it), not only have its
+    own coordinates rescaled.
     """
 
     def __init__(self, dim: int, features: FeatureConfig, kind: str = "diagonal") -> None:
