@@ -40,6 +40,7 @@ from experiments.arguments import (
 )
 from experiments.paper.fig3b import StudyProgress, run_fig3b_study
 from experiments.paper.gradients import write_gradient_study
+from experiments.paper.listening import section_of, splice_section
 from experiments.paper.live_ab import run_live_ab_study
 from experiments.paper.plots import plot_sensitivity
 from experiments.paper.presets import PRESETS, ReportPreset
@@ -283,6 +284,10 @@ def run_report(
     # The fitted-world study (experiments/fitted_ml1m.py) joins the report where it was run.
     fitted = DEFAULT_FITTED if not quick and (DEFAULT_FITTED / "study.json").is_file() else None
     text = render_report(out, report, command, discussion, ml1m, fitted)
+    # The listening study writes its own section (experiments/listening.py); keep it.
+    kept = section_of(report.read_text()) if report.is_file() else None
+    if kept is not None:
+        text = splice_section(text, kept)
     atomic_write_text(report, text)
     bars.stage(f"wrote {report}")
 

@@ -559,6 +559,14 @@ def render_section(
     return "\n".join(lines) + "\n"
 
 
+def section_of(report: str) -> str | None:
+    """The listening section of ``report`` (markers included), or None."""
+    if SECTION_START not in report or SECTION_END not in report:
+        return None
+    start = report.index(SECTION_START)
+    return report[start : report.index(SECTION_END, start) + len(SECTION_END)] + "\n"
+
+
 def splice_section(report: str, section: str) -> str:
     """``report`` with its listening section replaced by ``section`` (appended when it has
     none); a start marker without its end marker is refused."""

@@ -7,6 +7,7 @@ from experiments.paper.listening import (
     SECTION_END,
     SECTION_START,
     ListeningConfig,
+    section_of,
     splice_section,
 )
 from experiments.paper.study import StudyError
@@ -59,5 +60,6 @@ def test_the_section_replaces_only_itself():
     assert spliced == f"# R\n\nbefore\n\n{SECTION_START}\nnew\n{SECTION_END}\n\nafter\n"
     assert splice_section(spliced, section) == spliced
     assert splice_section("# R\n", section) == f"# R\n\n{section}"
+    assert section_of(spliced) == section and section_of("# R\n") is None
     with pytest.raises(StudyError, match="start marker but not its end"):
         splice_section(f"# R\n{SECTION_START}\nold\n", section)
