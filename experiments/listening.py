@@ -4,10 +4,11 @@
 For each world seed: the world and its logs, every arm of the ablation
 (experiments.paper.listening.ARMS: the GRU and plain SASRec references, one change
 each to SASRec - how the feedback enters the input, the action embedding, position
-embeddings, dropout, sequence length, the label weight - and the proposed last-event
-cross) trained on the same logs, then each arm's responsiveness (long dwell + dislike
-vs long dwell on x_k, slates k+1..k+h, paired bootstrap CIs per seed and pooled) and
-its probe at the fork (state gap, attention on x_k, where the state moves). Writes
+embeddings, dropout, sequence length, the label weight, a last-event cross) trained on
+the same logs, then each arm's responsiveness (long dwell + dislike vs long dwell on
+x_k, slates k+1..k+h, paired bootstrap CIs per seed and pooled), its probe at the fork
+(state gap, attention on x_k, where the state moves) and its held-out NDCG@10 paired
+by user with the plain SASRec's. Writes
 the tables and figures into --out and the study's section into the report
 (docs/results.md, between its markers; the rest of the report is kept).
 
@@ -66,7 +67,7 @@ QUICK = ListeningConfig(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small world, one seed, 3 arms")
+    parser.add_argument("--quick", action="store_true", help="small world, one seed, 4 arms")
     parser.add_argument("--seeds", help="comma-separated world seeds (default: the preset's)")
     parser.add_argument(
         "--arm",

@@ -215,11 +215,18 @@ def training_windows(seqs: Sequences, max_len: int) -> Slices:
     return gather_slices(seqs, rows, starts, ends, max_len)
 
 
-def holdout_contexts(seqs: Sequences, n_holdout: int, max_len: int) -> Slices:
-    """For each of the last ``n_holdout`` events of each user: the preceding ``max_len`` events."""
+def holdout_positions(seqs: Sequences, n_holdout: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, positions) of the last ``n_holdout`` events of each user, user by user in
+    position order (users with fewer events give fewer)."""
     rows = np.repeat(np.arange(len(seqs)), n_holdout)
     ends = seqs.lengths[rows] - np.tile(np.arange(n_holdout, 0, -1), len(seqs))
     keep = ends >= 0
-    rows, ends = rows[keep], ends[keep]
+    return rows[keep], ends[keep]
+
+
+def holdout_contexts(seqs: Sequences, n_holdout: int, max_len: int) -> Slices:
+    """For each of the last ``n_holdout`` events of each user: the preceding ``max_len`` events
+    (in the order of :func:`holdout_positions`)."""
+    rows, ends = holdout_positions(seqs, n_holdout)
     starts = np.maximum(ends - max_len, 0)
     return gather_slices(seqs, rows, starts, ends, max_len)

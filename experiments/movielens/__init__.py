@@ -26,6 +26,7 @@ from experiments.movielens.models import (
     BenchmarkModel,
     benchmark_models,
     blind_twin,
+    pathway_twin,
     resolve_model,
 )
 from experiments.movielens.paired import (
@@ -65,6 +66,7 @@ __all__ = [
     "model_throughput",
     "paired_differences",
     "paired_view",
+    "pathway_twin",
     "plot_paired",
     "resolve_model",
     "reuse_model",

@@ -63,6 +63,15 @@ class BenchmarkModel:
         return data
 
 
+PATHWAYS: dict[str, tuple[str, tuple[tuple[str, object], ...]]] = {
+    "input-cross": ("latent cross at the input", (("feedback_entry", "latent_cross"),)),
+    "cross": ("last-event cross", (("last_event_cross", True),)),
+    "nopos": ("no position embeddings", (("position_embeddings", False),)),
+}
+"""Name suffix -> (description, ModelConfig overrides) of the feedback pathways that
+``sasrec-ce-feature[-ntr]-SUFFIX`` adds to the plain feedback-aware SASRec."""
+
+
 def benchmark_models(negative_weight: float = NEGATIVE_WEIGHT) -> dict[str, BenchmarkModel]:
     """Every model the benchmark knows, by name; :data:`DEFAULT_MODELS` are run by default.
 
@@ -128,10 +137,7 @@ def benchmark_models(negative_weight: float = NEGATIVE_WEIGHT) -> dict[str, Benc
             ),
         )
     # The transformer changes of docs/results.md, section 10, on the rating feature.
-    for suffix, label, model in (
-        ("input-cross", "latent cross at the input", (("feedback_entry", "latent_cross"),)),
-        ("cross", "last-event cross", (("last_event_cross", True),)),
-    ):
+    for suffix, (label, model) in PATHWAYS.items():
         models += (
             BenchmarkModel(
                 name=f"sasrec-ce-feature-{suffix}",
@@ -189,6 +195,22 @@ def blind_twin(name: str) -> str | None:
     for kind in MODELS:
         if name.startswith(f"{kind}-ce-feature"):
             return f"{kind}-ce"
+    return None
+
+
+def pathway_twin(name: str) -> str | None:
+    """The same feedback-aware model without its :data:`PATHWAYS` change, or None:
+    ``sasrec-ce-feature-ntr-cross`` -> ``sasrec-ce-feature-ntr``, and
+    ``sasrec-ce-feature-ntr-cross-w10`` -> ``sasrec-ce-feature-ntr-w10``. The pair isolates
+    the pathway: same data, loss, labels and budget."""
+    base, weight = name, ""
+    head, sep, tail = name.rpartition("-w")
+    if sep and "-ntr" in head:
+        base, weight = head, sep + tail
+    # longest suffix first: "-input-cross" also ends with "-cross"
+    for suffix in sorted(PATHWAYS, key=len, reverse=True):
+        if base.startswith("sasrec-ce-feature") and base.endswith(f"-{suffix}"):
+            return base[: -len(suffix) - 1] + weight
     return None
 
 

@@ -24,13 +24,15 @@ def plot_paired(table: pd.DataFrame, path_stem: str | Path, title: str = "") -> 
     """Two panels of (Δ disliked-in-top-10, Δ NDCG@10) per model; PNG and PDF, atomically."""
     if table.empty:
         raise ValueError("plot_paired: the paired table is empty (no model with its twin)")
-    x_rows = table[table["metric"] == "disliked_in_top10"].set_index("model")
+    x_rows = table[table["metric"] == "disliked_in_top10"].set_index(["model", "twin"])
+    # a model compared with two twins (blind, and without its pathway) gets one point each
+    one_twin = table["twin"].nunique() == 1
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     axes = fig.subplots(1, 2, sharex=True)
     for ax, (users, label) in zip(axes, PANELS, strict=True):
         y_rows = table[(table["metric"] == "ndcg10") & (table["users"] == users)]
         for _, y in y_rows.iterrows():
-            x = x_rows.loc[y["model"]]
+            x = x_rows.loc[(y["model"], y["twin"])]
             ax.errorbar(
                 x["difference"],
                 y["difference"],
@@ -40,7 +42,7 @@ def plot_paired(table: pd.DataFrame, path_stem: str | Path, title: str = "") -> 
                 capsize=3,
             )
             ax.annotate(
-                y["model"],
+                y["model"] if one_twin else f"{y['model']} - {y['twin']}",
                 (x["difference"], y["difference"]),
                 fontsize=7,
                 xytext=(4, 4),

@@ -19,7 +19,12 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from experiments.movielens.models import BenchmarkConfig, BenchmarkModel, blind_twin
+from experiments.movielens.models import (
+    BenchmarkConfig,
+    BenchmarkModel,
+    blind_twin,
+    pathway_twin,
+)
 from experiments.movielens.paired import compare_twins, paired_view
 from experiments.movielens.paired_plot import plot_paired
 from experiments.movielens.runner import checkpoint_ranks, reuse_model, run_model
@@ -141,24 +146,39 @@ def compare_with_twins(
     show_progress: bool = True,
     log: Log = _print,
 ) -> list[Path]:
-    """Each feedback-aware model minus its feedback-blind twin (when both ran), per metric,
-    with paired bootstrap CIs over users (:mod:`experiments.movielens.paired`), into
-    ``paired.csv`` and ``paired.png/.pdf``; returns the paths written. When no pair ran,
-    an earlier run's paired files are removed rather than left beside this run's."""
-    pairs = [n for n in names if blind_twin(n) in names]
-    if not pairs:
+    """Each feedback-aware model minus its feedback-blind twin, and each model with a
+    feedback pathway minus the same model without it (:func:`pathway_twin`), when both
+    ran, per metric, with paired bootstrap CIs over users
+    (:mod:`experiments.movielens.paired`), into ``paired.csv`` and ``paired.png/.pdf``;
+    returns the paths written. When no pair ran, an earlier run's paired files are
+    removed rather than left beside this run's."""
+    twins = (blind_twin, pathway_twin)
+    pairs = {twin: [n for n in names if twin(n) in names] for twin in twins}
+    if not any(pairs.values()):
         for name in ("paired.csv", "paired.png", "paired.pdf"):
             (out / name).unlink(missing_ok=True)
         return []
-    involved = sorted({*pairs, *(blind_twin(n) for n in pairs)}, key=names.index)
+    involved = sorted(
+        {n for twin, mine in pairs.items() for n in (*mine, *map(twin, mine))}, key=names.index
+    )
     ranks = {
         name: checkpoint_ranks(out / name, split.test, config.eval_batch_size, config.device)
         for name in tqdm(involved, desc="test ranks", file=sys.stderr, disable=not show_progress)
     }
     disliked = split.test.target_feedback == int(Feedback.DISLIKE)
-    table = compare_twins(pairs, ranks, disliked, blind_twin, seed=seed)
+    table = pd.concat(
+        [
+            compare_twins(mine, ranks, disliked, twin, seed=seed)
+            for twin, mine in pairs.items()
+            if mine
+        ],
+        ignore_index=True,
+    )
     atomic_write_csv(out / "paired.csv", table)
-    plots = plot_paired(table, out / "paired", title="feedback-aware model minus its blind twin")
+    title = "feedback-aware model minus its blind twin"
+    if pairs[pathway_twin]:
+        title += "; with a pathway minus without"
+    plots = plot_paired(table, out / "paired", title=title)
     log(paired_view(table).to_string(index=False))
     log(f"wrote {out / 'paired.csv'} and paired.png/.pdf")
     return [out / "paired.csv", *plots]

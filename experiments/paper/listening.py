@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from experiments.paper.plots import POOLED, plot_seed_bars
@@ -45,9 +46,12 @@ from experiments.paper.study import (
 from experiments.paper.tables import ci, figure_lines, pct
 from recommenders.atomic import atomic_write_csv
 from recommenders.checkpoint import load_adapter, read_checkpoint
+from recommenders.evaluation.ranking import positive_ndcg_gains
 from recommenders.models import ModelConfig
+from recommenders.sequences import Sequences, holdout_contexts, holdout_positions
 from recommenders.training.loop import TrainConfig
 from recommenders.variants import Variant, get_variant, with_action_embedding
+from simulator.bootstrap import mean_difference_ci
 from simulator.logs import LogConfig
 from simulator.records import md_table
 from simulator.responsiveness.plots import plot_horizon
@@ -134,7 +138,7 @@ ARMS: tuple[Arm, ...] = (
         "sasrec-no-positions",
         "sasrec",
         "dislike_feature_label",
-        "no position embeddings",
+        "no position embeddings (order only through the causal mask)",
         model=(("position_embeddings", False),),
     ),
     Arm(
@@ -162,20 +166,25 @@ ARMS: tuple[Arm, ...] = (
         "sasrec-cross-feature",
         "sasrec",
         "dislike_feature",
-        "proposed: last-event cross, dislike feature",
+        "last-event cross s + c(f) * v, dislike feature",
         model=_CROSS,
     ),
     Arm(
         "sasrec-cross-treatment",
         "sasrec",
         "dislike_feature_label",
-        "proposed: last-event cross, feature + label",
+        "last-event cross s + c(f) * v, feature + label",
         model=_CROSS,
     ),
 )
-"""The ablation's rows: references, one change each to the plain SASRec, the proposal."""
+"""The ablation's rows: references, one change each to the plain SASRec."""
 ARMS_BY_NAME = {arm.name: arm for arm in ARMS}
-HORIZON_ARMS = ("gru-treatment", "sasrec-treatment", "sasrec-cross-treatment")
+HORIZON_ARMS = (
+    "gru-treatment",
+    "sasrec-treatment",
+    "sasrec-no-positions",
+    "sasrec-cross-treatment",
+)
 """The arms whose horizon curves (k+1..k+h) the report draws."""
 DISLIKE = "long_dwell+dislike"
 
@@ -244,6 +253,7 @@ class ListeningResult:
     probe: pd.DataFrame
     models: pd.DataFrame
     paths: dict[str, Path]
+    heldout: pd.DataFrame | None = None
 
 
 def prepare_seed(
@@ -276,6 +286,93 @@ def prepare_seed(
             epoch,
         )
     return world, checkpoints
+
+
+REFERENCE_ARMS = {"dislike_feature": "sasrec-feature", "dislike_feature_label": "sasrec-treatment"}
+"""Variant -> the plain SASRec arm whose held-out NDCG@10 each arm of that variant is paired
+with (same logs, same held-out events, same training)."""
+
+
+def held_out_gains(
+    config: ListeningConfig,
+    world: World,
+    checkpoints: dict[str, Path],
+    folder: Path,
+    sequences: Callable[[], Sequences],
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """Per user and arm, the mean NDCG@10 gain over the user's positive held-out events
+    (the last ``config.train.n_holdout`` events the training validated on; users with
+    none are left out): columns arm, user, gain. Kept per arm in ``measure/ARM.heldout.*``
+    with the weights they came from."""
+    frames = []
+    for name, path in checkpoints.items():
+        stamp = {
+            "n_holdout": config.train.n_holdout,
+            "weights": hashlib.sha256((path / "weights.pt").read_bytes()).hexdigest(),
+        }
+        kept = folder / "measure"
+        table = kept / f"{name}.heldout.csv.gz"
+        if not is_current(kept / f"{name}.heldout.json", stamp, table, key="stamp"):
+            adapter = load_adapter(path, world.corpus, world.fingerprint, device=device)
+            logged = sequences()
+            rows, _ = holdout_positions(logged, config.train.n_holdout)
+            contexts = holdout_contexts(
+                logged, config.train.n_holdout, adapter.model.config.max_len
+            )
+            gains = positive_ndcg_gains(adapter.model, adapter.variant, contexts, device=device)
+            per_user = (
+                pd.DataFrame({"user": rows, "gain": gains}).groupby("user")["gain"].mean().dropna()
+            )
+            kept.mkdir(parents=True, exist_ok=True)
+            atomic_write_csv(table, per_user.reset_index(), STUDY_FLOAT_FORMAT)
+            write_json(kept / f"{name}.heldout.json", {"stamp": stamp})
+        frames.append(pd.read_csv(table).assign(arm=name))
+    return pd.concat(frames, ignore_index=True)[["arm", "user", "gain"]]
+
+
+def paired_ndcg(
+    gains: dict[int, pd.DataFrame], arms: tuple[str, ...], seed: int = 0
+) -> pd.DataFrame:
+    """Each arm's held-out NDCG@10 minus its :data:`REFERENCE_ARMS` arm's, paired by user,
+    per seed and pooled over seeds (users of different seeds are different users), with
+    95% BCa bootstrap intervals (:func:`simulator.bootstrap.mean_difference_ci`).
+
+    Columns seed, arm, reference, difference, ci_low, ci_high, n (users). The unit is
+    NDCG@10 averaged per user over their positive held-out events."""
+    rows, pooled = [], {}
+    for seed_, frame in gains.items():
+        wide = frame.pivot(index="user", columns="arm", values="gain")
+        for arm in arms:
+            reference = REFERENCE_ARMS[ARMS_BY_NAME[arm].variant]
+            if reference not in wide or arm not in wide:
+                continue
+            both = wide[[arm, reference]].dropna()
+            diff = (both[arm] - both[reference]).to_numpy()
+            pooled.setdefault(arm, []).append(diff)
+            rows.append((str(seed_), arm, reference, diff))
+    if len(gains) > 1:
+        rows += [
+            (POOLED, arm, REFERENCE_ARMS[ARMS_BY_NAME[arm].variant], np.concatenate(diffs))
+            for arm, diffs in pooled.items()
+        ]
+    out = []
+    for seed_, arm, reference, diff in rows:
+        mean, low, high = mean_difference_ci(diff, seed=seed)
+        out.append(
+            {
+                "seed": seed_,
+                "arm": arm,
+                "reference": reference,
+                "difference": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "n": len(diff),
+            }
+        )
+    return pd.DataFrame(
+        out, columns=["seed", "arm", "reference", "difference", "ci_low", "ci_high", "n"]
+    )
 
 
 def measure_seed(
@@ -375,8 +472,9 @@ def run_listening_study(
 ) -> ListeningResult | None:
     """Every seed's arms trained and measured, the tables and figures in ``out``:
     ``responsiveness.csv`` (per seed and pooled, every step), ``probe.csv``,
-    ``models.csv``, ``ablation.png``/``.pdf`` (k+1), ``horizon.png``/``.pdf`` and
-    ``study.json``. With ``train_only`` it stops after training (None)."""
+    ``models.csv``, ``heldout.csv`` (:func:`paired_ndcg`), ``ablation.png``/``.pdf``
+    (k+1), ``horizon.png``/``.pdf`` and ``study.json``. With ``train_only`` it stops
+    after training (None)."""
     start = time.perf_counter()
     prepared = {}
     for seed in config.seeds:
@@ -384,20 +482,24 @@ def run_listening_study(
         prepared[seed] = (folder, *prepare_seed(config, seed, folder, overwrite, progress))
     if train_only:
         return None
-    users, probes, models = {}, [], []
+    users, probes, models, gains = {}, [], [], {}
     for seed, (folder, world, checkpoints) in prepared.items():
         users[seed], probe, metrics = measure_seed(
             config, seed, world, checkpoints, folder, device, progress
         )
         probes.append(probe)
         models.append(metrics)
+        sequences = logged_sequences(folder, world)
+        gains[seed] = held_out_gains(config, world, checkpoints, folder, sequences, device)
     table = summarise_seeds(users, config)
     probe, models = pd.concat(probes, ignore_index=True), pd.concat(models, ignore_index=True)
+    heldout = paired_ndcg(gains, config.arms, seed=config.measure.seed)
     paths = {}
     for name, frame in (
         ("responsiveness.csv", table),
         ("probe.csv", probe),
         ("models.csv", models),
+        ("heldout.csv", heldout),
     ):
         atomic_write_csv(out / name, frame, STUDY_FLOAT_FORMAT)
         paths[name] = out / name
@@ -411,7 +513,7 @@ def run_listening_study(
         },
     )
     paths["study.json"] = out / "study.json"
-    return ListeningResult(table, probe, models, paths)
+    return ListeningResult(table, probe, models, paths, heldout)
 
 
 def _figures(table: pd.DataFrame, config: ListeningConfig, out: Path) -> dict[str, Path]:
@@ -439,6 +541,9 @@ def read_result(out: Path) -> ListeningResult | None:
         pd.read_csv(out / "probe.csv"),
         pd.read_csv(out / "models.csv"),
         {},
+        pd.read_csv(out / "heldout.csv", dtype={"seed": str})
+        if (out / "heldout.csv").is_file()
+        else None,
     )
 
 
@@ -457,6 +562,17 @@ def _mean_range(values: pd.Series, digits: int = 4) -> str:
     if len(values) == 1:
         return f"{values.iloc[0]:.{digits}f}"
     return f"{values.mean():.{digits}f} ({values.min():.{digits}f}-{values.max():.{digits}f})"
+
+
+def _paired_cell(heldout: pd.DataFrame, arm: str) -> str:
+    overall = POOLED if POOLED in set(heldout["seed"]) else heldout["seed"].iloc[0]
+    row = heldout[(heldout["seed"] == overall) & (heldout["arm"] == arm)]
+    if row.empty:
+        return "n/a"
+    row = row.iloc[0]
+    if row["arm"] == row["reference"]:
+        return "reference"
+    return f"{row['difference']:+.4f} [{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]"
 
 
 def ablation_table(result: ListeningResult, arms: tuple[str, ...]) -> pd.DataFrame:
@@ -494,6 +610,37 @@ def ablation_table(result: ListeningResult, arms: tuple[str, ...]) -> pd.DataFra
             cells[label] = "n/a" if value is None else f"{value:.3f}"
         ndcg = result.models[result.models["model"] == name]["ndcg10"]
         cells["NDCG@10"] = _mean_range(ndcg)
+        if result.heldout is not None:
+            cells["NDCG@10 minus plain SASRec's [95% CI]"] = _paired_cell(result.heldout, name)
+        rows.append(cells)
+    return pd.DataFrame(rows)
+
+
+def reach_table(result: ListeningResult, arms: tuple[str, ...]) -> pd.DataFrame:
+    """One row per arm: what of x_k's feedback reaches each level at the fork (means over
+    seeds of the per-user means). ``gap LEVEL`` is ``||h_B - h_A|| / ||h_A||`` at that
+    level (input: the last position's input vector; layer l: its output; state: what the
+    scores are read from); ``attention on x_k, layer l`` is the weight the last position
+    puts on x_k in branch A -> branch B (the GRU has none). "-" where a model has no such
+    level."""
+    probe = result.probe[result.probe["model"].isin(arms)]
+    means = probe.groupby(["model", "quantity", "level"], sort=False)["mean"].mean()
+    gaps = probe[probe["quantity"] == "state_gap"]["level"]
+    levels = [level for level in dict.fromkeys(gaps) if level != "state"] + ["state"]
+    layers = sorted(
+        set(probe[probe["quantity"] == "attention_on_x_k_a"]["level"]),
+        key=lambda level: int(level.split()[-1]),
+    )
+    rows = []
+    for name in arms:
+        cells = {"arm": name}
+        for level in levels:
+            value = means.get((name, "state_gap", level))
+            cells[f"gap {level}"] = "-" if value is None else f"{value:.3f}"
+        for level in layers:
+            a = means.get((name, "attention_on_x_k_a", level))
+            b = means.get((name, "attention_on_x_k_b", level))
+            cells[f"attention on x_k, {level}"] = "-" if a is None else f"{a:.3f} -> {b:.3f}"
         rows.append(cells)
     return pd.DataFrame(rows)
 
@@ -542,9 +689,22 @@ def render_section(
         "means at the fork: the relative state gap ||s_B - s_A|| / ||s_A||, the aim "
         "cos(s_B - s_A, -v_{x_k}), x_k's own score fall and how much more the rest of "
         "x_k's cluster falls than the other items, in standard deviations of the scores "
-        "(`experiments/branch_probe.py`). NDCG@10: held-out, mean (range) over seeds.",
+        "(`experiments/branch_probe.py`). NDCG@10: held-out, mean (range) over seeds; "
+        "beside it, the arm's held-out NDCG@10 minus that of the plain SASRec of the same "
+        "variant (sasrec-feature or sasrec-treatment), paired by user (each user's mean "
+        "over their positive held-out events, the events the training validated on) and "
+        "pooled over seeds, 95% BCa CI (`heldout.csv`).",
         "",
         md_table(ablation_table(result, arms)),
+        "",
+        "### What reaches the state at the fork",
+        "",
+        "Relative gap between the branches at each level, ||h_B - h_A|| / ||h_A|| "
+        "(input: the last position's input vector; `network`: before the last-event "
+        "cross; state: what the scores are read from), and the attention the last "
+        "position puts on x_k in branch A -> branch B; means over seeds.",
+        "",
+        md_table(reach_table(result, arms)),
         "",
     ]
     lines += figure_lines(figures, "ablation", "ablation: first slate after the fork")

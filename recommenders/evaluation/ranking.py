@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from recommenders.evaluation.metrics import ndcg_at, recall_at
+from recommenders.evaluation.metrics import ndcg_at, ndcg_gains, recall_at
 from recommenders.history import Feedback
 from recommenders.inference import last_state_logits
 from recommenders.models import SequentialRecommender
@@ -143,15 +143,15 @@ def rank_rows(
     return ranks
 
 
-def evaluate(
+def _context_ranks(
     model: SequentialRecommender,
     variant: Variant,
     contexts: Slices,
-    rule: LabelRule | None = None,
-    batch_size: int = 512,
-    device: str = "cpu",
-) -> RankingMetrics:
-    """Ranking metrics of ``model`` on held-out ``contexts`` (see the module docstring)."""
+    rule: LabelRule | None,
+    batch_size: int,
+    device: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(positive mask, disliked mask, ranks of the positive-or-disliked contexts in order)."""
     rule = rule or variant.labels
     positive = np.isin(contexts.target_feedback, rule.positive_feedback) & (
         contexts.target_dwell >= rule.min_positive_dwell
@@ -164,6 +164,20 @@ def evaluate(
         return c.items[rows], c.feedback[rows], c.dwell[rows], c.lengths[rows]
 
     ranks = rank_rows(model, variant, inputs, contexts.target_item, wanted, batch_size, device)
+    return positive, disliked, ranks
+
+
+def evaluate(
+    model: SequentialRecommender,
+    variant: Variant,
+    contexts: Slices,
+    rule: LabelRule | None = None,
+    batch_size: int = 512,
+    device: str = "cpu",
+) -> RankingMetrics:
+    """Ranking metrics of ``model`` on held-out ``contexts`` (see the module docstring)."""
+    positive, disliked, ranks = _context_ranks(model, variant, contexts, rule, batch_size, device)
+    wanted = positive | disliked
     pos_ranks = ranks[positive[wanted]]
     neg_ranks = ranks[disliked[wanted]]
     return RankingMetrics(
@@ -174,3 +188,22 @@ def evaluate(
         disliked_in_top10=recall_at(neg_ranks, 10),
         n_disliked=len(neg_ranks),
     )
+
+
+def positive_ndcg_gains(
+    model: SequentialRecommender,
+    variant: Variant,
+    contexts: Slices,
+    rule: LabelRule | None = None,
+    k: int = 10,
+    batch_size: int = 512,
+    device: str = "cpu",
+) -> np.ndarray:
+    """Per context, the NDCG@k gain 1[r < k] / log2(r + 2) of its target where the target
+    is positive under ``rule`` (default the variant's), NaN elsewhere; the mean of the
+    finite values is :func:`evaluate`'s ``ndcg10`` for k = 10. Aligned with ``contexts``
+    so that two models' gains on the same contexts can be paired."""
+    positive, disliked, ranks = _context_ranks(model, variant, contexts, rule, batch_size, device)
+    gains = np.full(len(positive), np.nan)
+    gains[positive] = ndcg_gains(ranks[positive[positive | disliked]], k)
+    return gains

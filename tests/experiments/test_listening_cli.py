@@ -16,17 +16,23 @@ LISTENING = load_cli("listening")
 def test_quick_study_writes_its_section_and_reruns_from_what_it_kept(tmp_path, capsys):
     out, report = tmp_path / "study", tmp_path / "report.md"
     report.write_text("# Report\n\nkept above\n")
-    argv = ["--quick", "--arm", "gru-treatment", "--arm", "sasrec-cross-treatment"]
+    argv = ["--quick", "--arm", "gru-treatment", "--arm", "sasrec-treatment"]
+    argv += ["--arm", "sasrec-no-positions"]
     argv += ["--out", str(out), "--report", str(report), "--no-progress"]
     assert LISTENING.main(argv) == 0
-    for name in ("responsiveness.csv", "probe.csv", "models.csv", "ablation.png", "study.json"):
+    files = ("responsiveness.csv", "probe.csv", "models.csv", "heldout.csv", "ablation.png")
+    for name in (*files, "study.json"):
         assert (out / name).is_file(), name
     text = report.read_text()
     assert text.startswith("# Report\n\nkept above\n")
     assert text.count(SECTION_START) == 1 and text.count(SECTION_END) == 1
-    assert "| sasrec-cross-treatment | proposed: last-event cross" in text
+    row = next(line for line in text.splitlines() if line.startswith("| sasrec-no-positions |"))
+    assert "| no position embeddings" in row
+    # held-out NDCG@10 paired with the plain SASRec: a difference and its interval
+    assert row.rstrip(" |").split("| ")[-1].count("[") == 1
+    assert "### What reaches the state at the fork" in text
     assert "python3 experiments/listening.py --quick --arm gru-treatment" in text
-    weights = out / "seed-0" / "models" / "sasrec-cross-treatment" / "weights.pt"
+    weights = out / "seed-0" / "models" / "sasrec-no-positions" / "weights.pt"
     stamp = weights.stat().st_mtime_ns
     (tmp_path / "first.csv").write_bytes((out / "responsiveness.csv").read_bytes())
     assert LISTENING.main(argv) == 0

@@ -20,6 +20,7 @@ from experiments.movielens import (
     blind_twin,
     checkpoint_ranks,
     markdown,
+    pathway_twin,
     resolve_model,
     reuse_model,
     run_model,
@@ -144,8 +145,22 @@ def test_the_listening_sasrec_is_the_feature_model_with_the_last_event_cross():
     config = BenchmarkConfig().model_config(cross)
     assert config.last_event_cross and not BenchmarkConfig().model_config(plain).last_event_cross
     assert blind_twin("sasrec-ce-feature-ntr-cross") == "sasrec-ce"
+    for name, twin in (
+        ("sasrec-ce-feature-ntr-cross", "sasrec-ce-feature-ntr"),
+        ("sasrec-ce-feature-input-cross", "sasrec-ce-feature"),
+        ("sasrec-ce-feature-ntr-input-cross-w10", "sasrec-ce-feature-ntr-w10"),
+        ("sasrec-ce-feature-ntr-cross-w10", "sasrec-ce-feature-ntr-w10"),
+        ("sasrec-ce-feature-ntr-nopos", "sasrec-ce-feature-ntr"),
+    ):
+        assert pathway_twin(name) == twin and resolve_model(twin)
+    for name in ("sasrec-ce", "sasrec-ce-feature-ntr", "sasrec-ce-feature-ntr-w10", "gsasrec"):
+        assert pathway_twin(name) is None
     w10 = resolve_model("sasrec-ce-feature-ntr-cross-w10")
     assert BenchmarkConfig().model_config(w10).last_event_cross
     assert w10.variant.labels.negative_weight == 10.0
+    nopos = BenchmarkConfig().model_config(resolve_model("sasrec-ce-feature-ntr-nopos"))
+    assert (
+        not nopos.position_embeddings and BenchmarkConfig().model_config(plain).position_embeddings
+    )
     entry = BenchmarkConfig().model_config(resolve_model("sasrec-ce-feature-input-cross"))
     assert entry.feedback_entry == "latent_cross" and not entry.last_event_cross

@@ -104,3 +104,23 @@ def test_plots_of_the_paired_table_and_the_learning_curves(tmp_path):
     assert plot_learning_curves({"a": history}, tmp_path / "curves")[0].is_file()
     with pytest.raises(ValueError, match="no runs to plot"):
         plot_learning_curves({}, tmp_path / "none")
+
+
+def test_a_model_with_two_twins_gets_a_point_for_each(tmp_path):
+    from experiments.movielens import pathway_twin, plot_paired
+
+    rng = np.random.default_rng(6)
+    names = ["sasrec-ce", "sasrec-ce-feature-ntr", "sasrec-ce-feature-ntr-cross"]
+    ranks = {n: rng.integers(0, 30, 300) for n in names}
+    disliked = rng.random(300) < 0.2
+    table = pd.concat(
+        [compare_twins(names, ranks, disliked, twin) for twin in (blind_twin, pathway_twin)],
+        ignore_index=True,
+    )
+    pairs = set(zip(table["model"], table["twin"], strict=True))
+    assert pairs == {
+        ("sasrec-ce-feature-ntr", "sasrec-ce"),
+        ("sasrec-ce-feature-ntr-cross", "sasrec-ce"),
+        ("sasrec-ce-feature-ntr-cross", "sasrec-ce-feature-ntr"),
+    }
+    assert [p.name for p in plot_paired(table, tmp_path / "paired")] == ["paired.png", "paired.pdf"]

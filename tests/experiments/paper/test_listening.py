@@ -1,5 +1,7 @@
 """The listening study's parts: every arm is a valid configuration, the report section."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from experiments.paper.listening import (
@@ -7,6 +9,10 @@ from experiments.paper.listening import (
     SECTION_END,
     SECTION_START,
     ListeningConfig,
+    ListeningResult,
+    _paired_cell,
+    paired_ndcg,
+    reach_table,
     section_of,
     splice_section,
 )
@@ -63,3 +69,80 @@ def test_the_section_replaces_only_itself():
     assert section_of(spliced) == section and section_of("# R\n") is None
     with pytest.raises(StudyError, match="start marker but not its end"):
         splice_section(f"# R\n{SECTION_START}\nold\n", section)
+
+
+def test_the_reach_table_lays_out_levels_and_attention_per_arm():
+    def rows(model, gaps, attention):
+        out = [(model, "state_gap", level, value) for level, value in gaps]
+        for layer, (a, b) in enumerate(attention, 1):
+            out += [
+                (model, "attention_on_x_k_a", f"layer {layer}", a),
+                (model, "attention_on_x_k_b", f"layer {layer}", b),
+            ]
+        return out
+
+    probe = pd.DataFrame(
+        rows("gru", [("input", 1.0), ("layer 1", 0.5), ("state", 0.4)], [])
+        + rows(
+            "sasrec",
+            [("input", 2.0), ("layer 1", 0.6), ("layer 2", 0.3), ("state", 0.2)],
+            [(0.2, 0.1), (0.02, 0.03)],
+        )
+        # a second seed: the table shows the mean over seeds
+        + rows(
+            "sasrec",
+            [("input", 4.0), ("layer 1", 0.6), ("layer 2", 0.3), ("state", 0.2)],
+            [(0.4, 0.1), (0.02, 0.03)],
+        ),
+        columns=["model", "quantity", "level", "mean"],
+    )
+    result = ListeningResult(pd.DataFrame(), probe, pd.DataFrame(), {})
+    table = reach_table(result, ("gru", "sasrec")).set_index("arm")
+    assert list(table.columns) == [
+        "gap input",
+        "gap layer 1",
+        "gap layer 2",
+        "gap state",
+        "attention on x_k, layer 1",
+        "attention on x_k, layer 2",
+    ]
+    assert table.loc["gru", "gap layer 2"] == "-"
+    assert table.loc["gru", "attention on x_k, layer 1"] == "-"
+    assert table.loc["sasrec", "gap input"] == "3.000"
+    assert table.loc["sasrec", "attention on x_k, layer 1"] == "0.300 -> 0.100"
+    assert table.loc["gru", "gap state"] == "0.400"
+
+
+def test_held_out_ndcg_is_paired_by_user_with_the_plain_sasrec_of_the_same_variant():
+    rng = np.random.default_rng(0)
+
+    def seed_gains(n):
+        base = rng.random(n)
+        return pd.concat(
+            [
+                pd.DataFrame({"arm": "sasrec-treatment", "user": np.arange(n), "gain": base}),
+                # one user without positive held-out events in this arm: left out of the pair
+                pd.DataFrame(
+                    {"arm": "sasrec-no-positions", "user": np.arange(1, n), "gain": base[1:] + 0.01}
+                ),
+                pd.DataFrame({"arm": "sasrec-feature", "user": np.arange(n), "gain": base}),
+                pd.DataFrame({"arm": "gru-feature", "user": np.arange(n), "gain": base - 0.05}),
+            ],
+            ignore_index=True,
+        )
+
+    gains = {0: seed_gains(50), 1: seed_gains(30)}
+    arms = ("sasrec-treatment", "sasrec-no-positions", "gru-feature")
+    table = paired_ndcg(gains, arms).set_index(["seed", "arm"])
+    assert table.loc[("0", "sasrec-no-positions"), "reference"] == "sasrec-treatment"
+    assert table.loc[("0", "gru-feature"), "reference"] == "sasrec-feature"
+    assert table.loc[("0", "sasrec-no-positions"), "n"] == 49
+    pooled = table.loc[("pooled", "sasrec-no-positions")]
+    assert pooled["n"] == 49 + 29
+    assert pooled["difference"] == pytest.approx(0.01)
+    assert pooled["ci_low"] <= 0.01 + 1e-12 and pooled["ci_high"] >= 0.01 - 1e-12
+    assert table.loc[("pooled", "gru-feature"), "difference"] == pytest.approx(-0.05)
+    cells = paired_ndcg(gains, arms)
+    assert _paired_cell(cells, "sasrec-treatment") == "reference"
+    assert _paired_cell(cells, "gru-feature").startswith("-0.0500 [")
+    assert _paired_cell(cells, "sasrec-len20") == "n/a"

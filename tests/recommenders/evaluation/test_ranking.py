@@ -72,3 +72,34 @@ def test_nan_scores_are_refused_not_ranked_first():
         top_k_excluding(logits, none, 2)
     finite = torch.tensor([[1.0, -float("inf"), 3.0]])  # -inf is a legitimate exclusion
     assert target_ranks(finite, torch.tensor([0]), torch.full((1, 1), PAD)).tolist() == [1]
+
+
+def test_positive_gains_pair_by_context_and_average_to_the_validation_ndcg():
+    from recommenders.evaluation.ranking import evaluate, positive_ndcg_gains
+    from recommenders.models import build_model
+    from recommenders.sequences import holdout_contexts
+    from recommenders.variants import get_variant
+
+    rng = np.random.default_rng(3)
+    events = {
+        u: [
+            (int(i), int(f))
+            for i, f in zip(rng.integers(0, 40, 9), rng.choice([D, S, P], 9), strict=True)
+        ]
+        for u in range(30)
+    }
+    seqs = make_sequences(events)
+    torch.manual_seed(0)
+    variant = get_variant("dislike_feature_label")
+    model = build_model(
+        ModelConfig(kind="sasrec", dim=8, max_len=5, features=variant.features), 100
+    )
+    contexts = holdout_contexts(seqs, 2, 5)
+    gains = positive_ndcg_gains(model, variant, contexts)
+    positive = np.isin(contexts.target_feedback, variant.labels.positive_feedback) & (
+        contexts.target_dwell >= variant.labels.min_positive_dwell
+    )
+    assert gains.shape == (len(contexts.target_item),) and 0 < positive.sum() < len(positive)
+    assert np.array_equal(np.isfinite(gains), positive)
+    assert np.nanmean(gains) == pytest.approx(evaluate(model, variant, contexts).ndcg10, abs=1e-12)
+    assert np.all((gains[positive] >= 0) & (gains[positive] <= 1))
