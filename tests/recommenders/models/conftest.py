@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from recommenders import HistoryBatch
+from recommenders import History, HistoryBatch
 from recommenders.models import MODELS, FeatureConfig, ModelConfig, build_model
 
 N_ITEMS = 23
@@ -89,3 +89,13 @@ def make_model():
 @pytest.fixture(scope="session")
 def make_config():
     return tiny_config
+
+
+def random_batch(seed: int, n_rows: int, max_len: int = 12) -> HistoryBatch:
+    """``n_rows`` random histories of 0..``max_len`` events (items, feedback codes 0-4, dwell)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n_rows):
+        t = int(rng.integers(0, max_len + 1))
+        rows.append(History(rng.integers(0, N_ITEMS, t), rng.integers(0, 5, t), rng.random(t)))
+    return HistoryBatch.of(rows)

@@ -6,22 +6,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recommenders import Feedback, History, HistoryBatch
+from recommenders import Feedback, HistoryBatch
 from recommenders.models import FeatureConfig, ModelConfig, build_model
 from recommenders.models.features import LAST_EVENT_CROSSES, LastEventCross
 
-from .conftest import ALL_FEATURES, N_ITEMS, crossed_model, tiny_config
+from .conftest import ALL_FEATURES, N_ITEMS, crossed_model, random_batch, tiny_config
 
 FEEDBACK_FEATURES = [f for f in ALL_FEATURES if f.uses_feedback]
-
-
-def _batch(seed: int, n_rows: int = 5, max_len: int = 12) -> HistoryBatch:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for _ in range(n_rows):
-        t = int(rng.integers(0, max_len + 1))
-        rows.append(History(rng.integers(0, N_ITEMS, t), rng.integers(0, 5, t), rng.random(t)))
-    return HistoryBatch.of(rows)
 
 
 def _tensors(batch: HistoryBatch):
@@ -42,7 +33,7 @@ def test_the_cross_starts_as_the_plain_model(kind, features):
     crossed = build_model(tiny_config(kind, features, last_event_cross=True), N_ITEMS).eval()
     missing, unexpected = crossed.load_state_dict(plain.state_dict(), strict=False)
     assert unexpected == [] and all(name.startswith("last_event.") for name in missing)
-    inputs = _tensors(_batch(1))
+    inputs = _tensors(random_batch(1, 5))
     with torch.no_grad():
         assert torch.equal(crossed(*inputs), plain(*inputs))
 
@@ -56,7 +47,7 @@ def test_the_cross_starts_as_the_plain_model(kind, features):
 )
 def test_the_state_is_the_network_plus_c_of_f_times_the_last_item(kind, features, cross, seed):
     model = crossed_model(kind, features, cross=cross)
-    items, feedback, dwell, lengths = _tensors(_batch(seed))
+    items, feedback, dwell, lengths = _tensors(random_batch(seed, 5))
     with torch.no_grad():
         trace = model.trace(items, feedback, dwell, lengths)
         states = model(items, feedback, dwell, lengths)

@@ -1,31 +1,20 @@
 """SequentialRecommender.trace: forward's intermediates, level by level."""
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recommenders import History, HistoryBatch
 from recommenders.models.base import level_names
 
-from .conftest import N_ITEMS
-
-
-def _batch(seed: int, n_rows: int = 6, max_len: int = 12) -> HistoryBatch:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for _ in range(n_rows):
-        t = int(rng.integers(0, max_len + 1))
-        rows.append(History(rng.integers(0, N_ITEMS, t), rng.integers(0, 5, t), rng.random(t)))
-    return HistoryBatch.of(rows)
+from .conftest import N_ITEMS, random_batch
 
 
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**16))
 def test_the_last_level_is_forward(kind, features, make_model, to_tensors, seed):
     model = make_model(kind, features, n_layers=2)
-    inputs = to_tensors(_batch(seed))
+    inputs = to_tensors(random_batch(seed, 6))
     with torch.no_grad():
         trace = model.trace(*inputs)
         states = model(*inputs)
@@ -38,7 +27,7 @@ def test_the_last_level_is_forward(kind, features, make_model, to_tensors, seed)
 
 def test_attention_is_causal_and_normalised(make_model, to_tensors):
     model = make_model("sasrec", n_layers=2)
-    inputs = to_tensors(_batch(1))
+    inputs = to_tensors(random_batch(1, 6))
     with torch.no_grad():
         trace = model.trace(*inputs)
     assert len(trace.attention) == 2
@@ -50,9 +39,9 @@ def test_attention_is_causal_and_normalised(make_model, to_tensors):
 
 
 def test_gru_has_no_attention_and_trace_needs_eval_mode(make_model, make_config, to_tensors):
-    assert make_model("gru").trace(*to_tensors(_batch(2))).attention is None
+    assert make_model("gru").trace(*to_tensors(random_batch(2, 6))).attention is None
     from recommenders.models import build_model
 
     training = build_model(make_config("sasrec"), N_ITEMS).train()
     with pytest.raises(RuntimeError, match="needs eval mode"):
-        training.trace(*to_tensors(_batch(2)))
+        training.trace(*to_tensors(random_batch(2, 6)))
