@@ -288,6 +288,11 @@ def prepare_seed(
     return world, checkpoints
 
 
+def _weights_digest(checkpoint: Path) -> str:
+    """SHA-256 of a checkpoint's weights: what its kept measurements were made from."""
+    return hashlib.sha256((checkpoint / "weights.pt").read_bytes()).hexdigest()
+
+
 REFERENCE_ARMS = {"dislike_feature": "sasrec-feature", "dislike_feature_label": "sasrec-treatment"}
 """Variant -> the plain SASRec arm whose held-out NDCG@10 each arm of that variant is paired
 with (same logs, same held-out events, same training)."""
@@ -309,7 +314,7 @@ def held_out_gains(
     for name, path in checkpoints.items():
         stamp = {
             "n_holdout": config.train.n_holdout,
-            "weights": hashlib.sha256((path / "weights.pt").read_bytes()).hexdigest(),
+            "weights": _weights_digest(path),
         }
         kept = folder / "measure"
         table = kept / f"{name}.heldout.csv.gz"
@@ -396,7 +401,7 @@ def measure_seed(
     for name, path in checkpoints.items():
         stamp = {
             "measure": config.measure.to_dict(),
-            "weights": hashlib.sha256((path / "weights.pt").read_bytes()).hexdigest(),
+            "weights": _weights_digest(path),
         }
         kept = folder / "measure"
         users_path, probe_path = kept / f"{name}.users.csv.gz", kept / f"{name}.probe.csv"
