@@ -35,6 +35,7 @@ from experiments.paper.plots import POOLED, plot_seed_bars
 from experiments.paper.study import (
     STUDY_FLOAT_FORMAT,
     StudyError,
+    TrainedWorldsConfig,
     is_current,
     logged_sequences,
     prepare_logs,
@@ -49,10 +50,8 @@ from recommenders.checkpoint import load_adapter, read_checkpoint
 from recommenders.evaluation.ranking import positive_ndcg_gains
 from recommenders.models import ModelConfig
 from recommenders.sequences import Sequences, holdout_contexts, holdout_positions
-from recommenders.training.loop import TrainConfig
 from recommenders.variants import Variant, get_variant, with_action_embedding
 from simulator.bootstrap import mean_difference_ci
-from simulator.logs import LogConfig
 from simulator.records import md_table
 from simulator.responsiveness.plots import plot_horizon
 from simulator.responsiveness.probe import ForkRecorder, probe_adapter
@@ -190,34 +189,22 @@ DISLIKE = "long_dwell+dislike"
 
 
 @dataclass(frozen=True)
-class ListeningConfig:
-    """Everything that defines the study; the defaults are the paper-scale run.
+class ListeningConfig(TrainedWorldsConfig):
+    """The listening study; the defaults are the paper-scale run. ``model`` is the base
+    architecture (dim, max_len, heads, dropout) that arms change, and ``train`` is the
+    same for every arm. Fields beyond :class:`TrainedWorldsConfig`'s:
 
     Attributes:
-        seeds: world seeds (each its own world, logs and models).
-        world_users: users per world (the logs draw from all of them).
-        world_overrides: ``("section.field", value)`` world parameters.
-        logs: how the training logs are drawn.
-        model: the base architecture (dim, max_len, heads, dropout); arms change it.
-        train: optimisation, the same for every arm.
         measure: the protocol: long dwell vs long dwell + dislike, slates k+1..k+h.
         arms: names of :data:`ARMS` rows to train and measure.
     """
 
-    seeds: tuple[int, ...] = (0, 1, 2)
-    world_users: int = 5000
-    world_overrides: tuple[tuple[str, float], ...] = ()
-    logs: LogConfig = field(default_factory=LogConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
     measure: ResponsivenessConfig = field(default_factory=lambda: ResponsivenessConfig(horizon=10))
     arms: tuple[str, ...] = tuple(ARMS_BY_NAME)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        super().__post_init__()
         object.__setattr__(self, "arms", tuple(dict.fromkeys(self.arms)))
-        if not self.seeds:
-            raise StudyError("ListeningConfig.seeds is empty")
         unknown = [a for a in self.arms if a not in ARMS_BY_NAME]
         if unknown or not self.arms:
             raise StudyError(
@@ -227,12 +214,9 @@ class ListeningConfig:
             )
         if self.measure.branches != ("long_dwell", DISLIKE):
             raise StudyError(f"the study compares long_dwell with {DISLIKE}")
+        self._check_measured_users(self.measure)
         for name in self.arms:
             ARMS_BY_NAME[name].model_config(self.model)  # a bad override fails here
-        world_config(0, self.world_users, self.world_overrides)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,9 @@ class StudyError(ValueError):
 
 
 @dataclass(frozen=True)
-class StudyConfig:
-    """Everything that defines a study; the defaults are the paper-scale run.
+class TrainedWorldsConfig:
+    """What every study on synthetic worlds shares: per world seed a world, logs drawn
+    from it and models trained on the logs. Subclasses add what they measure.
 
     Attributes:
         seeds: world seeds; each gives its own world, logs and models.
@@ -70,11 +71,8 @@ class StudyConfig:
         world_overrides: ``("section.field", value)`` pairs replacing default
             world parameters, e.g. ``("response.dislike_averse", 0.25)``.
         logs: how the training logs are drawn.
-        model: architecture; its ``features`` are set per variant.
+        model: the base architecture.
         train: optimisation (``device`` is not part of a checkpoint's identity).
-        variants: variant names to train and measure.
-        measure: the responsiveness protocol (its ``seed`` keys behaviour and bootstrap).
-        filter_baseline: also measure ``FeedbackFilter`` around the baseline.
     """
 
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -83,6 +81,45 @@ class StudyConfig:
     logs: LogConfig = field(default_factory=LogConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        object.__setattr__(
+            self, "world_overrides", tuple((str(k), v) for k, v in self.world_overrides)
+        )
+        if not self.seeds:
+            raise StudyError(f"{name}.seeds is empty")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise StudyError(f"{name}.seeds has duplicates: {list(self.seeds)}")
+        if self.logs.n_users > self.world_users:
+            raise StudyError(
+                f"logs.n_users {self.logs.n_users} exceeds world_users {self.world_users}"
+            )
+        world_config(0, self.world_users, self.world_overrides)  # fails early on a bad override
+
+    def _check_measured_users(self, measure: ResponsivenessConfig) -> None:
+        if measure.n_users > self.world_users:
+            raise StudyError(
+                f"measure.n_users {measure.n_users} exceeds world_users {self.world_users}"
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StudyConfig(TrainedWorldsConfig):
+    """The paper's study (Fig. 3b and Table 1 across variants); the defaults are the
+    paper-scale run. Fields beyond :class:`TrainedWorldsConfig`'s:
+
+    Attributes:
+        variants: variant names to train and measure; the model's ``features`` are set
+            per variant.
+        measure: the responsiveness protocol (its ``seed`` keys behaviour and bootstrap).
+        filter_baseline: also measure ``FeedbackFilter`` around the baseline.
+    """
+
     variants: tuple[str, ...] = tuple(VARIANTS)
     measure: ResponsivenessConfig = field(
         default_factory=lambda: ResponsivenessConfig(horizon=10, branches=STUDY_BRANCHES)
@@ -90,33 +127,15 @@ class StudyConfig:
     filter_baseline: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        super().__post_init__()
         object.__setattr__(self, "variants", tuple(self.variants))
-        object.__setattr__(
-            self, "world_overrides", tuple((str(k), v) for k, v in self.world_overrides)
-        )
-        if not self.seeds:
-            raise StudyError("StudyConfig.seeds is empty")
-        if len(set(self.seeds)) != len(self.seeds):
-            raise StudyError(f"StudyConfig.seeds has duplicates: {list(self.seeds)}")
         if not self.variants:
             raise StudyError("StudyConfig.variants is empty")
         for name in self.variants:
             get_variant(name)
         if self.filter_baseline and "baseline" not in self.variants:
             raise StudyError("filter_baseline needs the 'baseline' variant")
-        if self.measure.n_users > self.world_users:
-            raise StudyError(
-                f"measure.n_users {self.measure.n_users} exceeds world_users {self.world_users}"
-            )
-        if self.logs.n_users > self.world_users:
-            raise StudyError(
-                f"logs.n_users {self.logs.n_users} exceeds world_users {self.world_users}"
-            )
-        world_config(0, self.world_users, self.world_overrides)  # fails early on a bad override
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+        self._check_measured_users(self.measure)
 
 
 def world_config(

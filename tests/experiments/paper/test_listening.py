@@ -19,6 +19,7 @@ from experiments.paper.listening import (
 from experiments.paper.study import StudyError
 from recommenders.models import ModelConfig
 from recommenders.variants import ACTION_EMBEDDING
+from simulator.logs import LogConfig
 
 
 @pytest.mark.parametrize("arm", ARMS, ids=lambda a: a.name)
@@ -57,6 +58,15 @@ def test_bad_configs_are_refused():
         from simulator.responsiveness.simulated import ResponsivenessConfig
 
         ListeningConfig(measure=ResponsivenessConfig(branches=("long_dwell", "skip")))
+    # The checks every study on synthetic worlds shares (TrainedWorldsConfig).
+    with pytest.raises(StudyError, match=r"ListeningConfig\.seeds has duplicates"):
+        ListeningConfig(seeds=(1, 1))
+    with pytest.raises(StudyError, match=r"measure\.n_users 2000 exceeds world_users 100"):
+        ListeningConfig(world_users=100, logs=LogConfig(n_users=100))
+    with pytest.raises(StudyError, match=r"logs\.n_users 5000 exceeds"):
+        ListeningConfig(world_users=100)
+    with pytest.raises(StudyError, match=r"unknown world parameter 'response\.nope'"):
+        ListeningConfig(world_overrides=(("response.nope", 1.0),))
 
 
 def test_the_section_replaces_only_itself():
