@@ -20,6 +20,7 @@ import argparse
 import math
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 SEED_LIMIT = 2**63
@@ -582,29 +583,24 @@ def add_adapter_arg_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def adapter_kwargs(
-    args: argparse.Namespace, measured=None, sharded: bool = False
-) -> dict[str, dict]:
+def adapter_kwargs(args: argparse.Namespace, measured=None) -> dict[str, dict]:
     """The ``--adapter-arg`` / ``--adapter-args`` of ``args``: stripped spec -> keyword
     arguments of its constructor (specs without any left out), for
     ``simulator.adapter_specs.build(spec, context, kwargs.get(spec.strip(), {}))``.
     Checked against the ``measured`` specs when given (checkpoints as
-    ``checkpoint:PATH``); a one-line ValueError otherwise.
-
-    ``sharded``: shard workers build their adapters from the specs alone, so arguments
-    would not reach them; refused rather than measuring other adapters than asked.
-    """
+    ``checkpoint:PATH``); a one-line ValueError otherwise."""
     from simulator.adapter_specs import AdapterArguments
 
     arguments = AdapterArguments.parse(args.adapter_arg, args.adapter_args)
     if measured is not None:
         arguments.check_measured(measured)
-    if sharded and arguments:
-        raise ValueError(
-            "--adapter-arg / --adapter-args do not reach sharded runs (their workers build "
-            "adapters from the specs alone); run without shards or executors"
-        )
     return {spec: kwargs for spec, kwargs in arguments.to_dict().items() if kwargs}
+
+
+def model_arguments(specs: Mapping[str, str], arguments: Mapping[str, dict]) -> dict[str, dict]:
+    """:func:`adapter_kwargs`'s spec -> keyword arguments as model name -> keyword
+    arguments, for sharded runs (whose workers build each model's adapter by name)."""
+    return {name: dict(arguments.get(spec.strip(), {})) for name, spec in specs.items()}
 
 
 def seed_list(text: str) -> tuple[int, ...]:

@@ -38,6 +38,7 @@ from experiments.arguments import (
     cache_bytes,
     exit_on_sigterm,
     is_sharded,
+    model_arguments,
     number,
     parse_with_config,
     report_shards,
@@ -119,8 +120,11 @@ def parse_arms(values: list[str] | None) -> dict[str, str]:
     return arms
 
 
-def run_sharded(args: argparse.Namespace, world, specs: dict, config: LiveABConfig):
-    """The test in user shards under --out/shards (resuming); None while shards are missing."""
+def run_sharded(
+    args: argparse.Namespace, world, specs: dict, arguments: dict, config: LiveABConfig
+):
+    """The test in user shards under --out/shards (resuming); None while shards are missing.
+    ``arguments``: spec -> adapter keyword arguments (:func:`adapter_kwargs`)."""
     with tqdm(
         total=config.n_users * config.n_days * len(specs),
         unit="user-day",
@@ -136,6 +140,7 @@ def run_sharded(args: argparse.Namespace, world, specs: dict, config: LiveABConf
             **shard_options(args),
             progress=bar.update,
             reference=published.LIVE_AB,
+            arguments=model_arguments(specs, arguments),
         )
     report_shards(done, args)
     return done.runs
@@ -161,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         if config.baseline not in specs:
             raise ValueError(f"baseline arm {config.baseline!r} is not among --arm {list(specs)}")
         check_live_output_dir(args.out, args.overwrite)
-        arguments = adapter_kwargs(args, specs.values(), is_sharded(args))
+        arguments = adapter_kwargs(args, specs.values())
         if args.threads is not None:
             import torch  # only here: built-in arms run without torch
 
@@ -180,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, spec in specs.items()
         }
         if is_sharded(args):
-            result = run_sharded(args, world, specs, config)
+            result = run_sharded(args, world, specs, arguments, config)
             if result is None:
                 print(
                     f"shard {args.shard} written to {args.out / 'shards'}; the results follow "

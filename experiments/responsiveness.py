@@ -32,6 +32,7 @@ from experiments.arguments import (
     cache_bytes,
     exit_on_sigterm,
     is_sharded,
+    model_arguments,
     number,
     parse_with_config,
     report_shards,
@@ -168,8 +169,9 @@ def build_models(args: argparse.Namespace, world: AnyWorld, arguments) -> tuple[
     return named_specs(specs or [], args.checkpoint, build)
 
 
-def measure_sharded(args, config, world, specs, bar, ci_bar) -> list | None:
-    """The run in shards (resuming); the merged runs, or None while shards are missing."""
+def measure_sharded(args, config, world, specs, arguments, bar, ci_bar) -> list | None:
+    """The run in shards (resuming); the merged runs, or None while shards are missing.
+    ``arguments``: spec -> adapter keyword arguments (:func:`adapter_kwargs`)."""
     done = measure_in_shards(
         world,
         specs,
@@ -178,6 +180,7 @@ def measure_sharded(args, config, world, specs, bar, ci_bar) -> list | None:
         **shard_options(args),
         progress=bar.update,
         on_interval=ci_bar.update,
+        arguments=model_arguments(specs, arguments),
     )
     report_shards(done, args)
     return done.runs
@@ -201,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             n_resamples=args.n_resamples,
         )
         check_output_dir(args.out, args.overwrite)
-        arguments = adapter_kwargs(args, measured_specs(args), is_sharded(args))
+        arguments = adapter_kwargs(args, measured_specs(args))
         if args.save_world is not None:
             if args.world is not None:
                 raise ValueError(
@@ -236,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             ) as ci_bar,
         ):
             if sharded:
-                runs = measure_sharded(args, config, world, specs, bar, ci_bar)
+                runs = measure_sharded(args, config, world, specs, arguments, bar, ci_bar)
                 if runs is None:
                     print(
                         f"shard {args.shard} written to {args.out / 'shards'}; the results "

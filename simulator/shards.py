@@ -70,7 +70,10 @@ class ShardTask:
     must then see the file); ``specs`` maps each model's (or arm's) name to its adapter
     spec (:func:`simulator.adapter_specs.build_adapter`); ``config`` is the protocol's
     or the live test's; ``threads`` caps torch's threads in the worker (None: torch's
-    default); ``steps`` is the shard's size in the progress bar's unit.
+    default); ``steps`` is the shard's size in the progress bar's unit; ``arguments``
+    maps a model's name to its adapter's constructor keyword arguments
+    (:class:`simulator.adapter_specs.AdapterArguments`; JSON values, so any executor
+    can ship them).
     """
 
     world: object
@@ -82,6 +85,13 @@ class ShardTask:
     cache_bytes: int | None = None
     threads: int | None = None
     steps: int = field(default=0, compare=False)
+    arguments: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+    def adapter(self, name: str, world: AnyWorld):
+        """The adapter of model ``name`` in a worker (:func:`shard_adapter`)."""
+        return shard_adapter(
+            self.specs[name], world, self.device, self.cache_bytes, self.arguments.get(name)
+        )
 
 
 @dataclass(frozen=True)
@@ -133,11 +143,19 @@ def read_shard(path: Path) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray]]:
     return frame, record["meta"], arrays
 
 
-def plan_record(kind: str, plan: ShardPlan, config: dict, models: Mapping, world: AnyWorld):
+def plan_record(
+    kind: str,
+    plan: ShardPlan,
+    config: dict,
+    models: Mapping,
+    world: AnyWorld,
+    arguments: Mapping[str, Mapping] | None = None,
+):
     """What the shards of a folder are of: equal records give interchangeable shards.
 
     In the form JSON reads back (tuples as lists), so that it compares equal to the
-    record a previous run wrote."""
+    record a previous run wrote. Adapter ``arguments`` (model name -> keyword
+    arguments) are part of it when any model has some: they change the slates."""
     record = {
         "format": kind,
         "version": 1,
@@ -146,6 +164,8 @@ def plan_record(kind: str, plan: ShardPlan, config: dict, models: Mapping, world
         "world": world.fingerprint,
         "n_shards": plan.n_shards,
     }
+    if arguments := {name: dict(kw) for name, kw in (arguments or {}).items() if kw}:
+        record["arguments"] = arguments
     return json.loads(json.dumps(record))
 
 
@@ -219,17 +239,25 @@ def absolute_checkpoints(spec: str) -> str:
 _BUILT: dict = {}
 
 
-def shard_adapter(spec: str, world: AnyWorld, device: str, cache_bytes: int | None):
-    """The adapter of ``spec``, built once per process: fitting itemknn or loading a
-    checkpoint for every shard would cost more than measuring it, and adapters are
-    pure functions of the histories, so reuse across shards is safe."""
+def shard_adapter(
+    spec: str,
+    world: AnyWorld,
+    device: str,
+    cache_bytes: int | None,
+    kwargs: Mapping[str, object] | None = None,
+):
+    """The adapter of ``spec`` with constructor keyword arguments ``kwargs``, built once
+    per process: fitting itemknn or loading a checkpoint for every shard would cost
+    more than measuring it, and adapters are pure functions of the histories, so
+    reuse across shards is safe."""
     from simulator.adapter_specs import build_adapter
 
-    key = (spec, world.fingerprint, device, cache_bytes)
+    kwargs = dict(kwargs or {})
+    key = (spec, world.fingerprint, device, cache_bytes, json.dumps(kwargs, sort_keys=True))
     if key not in _BUILT:
         if len(_BUILT) >= 8:
             _BUILT.pop(next(iter(_BUILT)))
-        _BUILT[key] = build_adapter(spec, world, device, cache_bytes)
+        _BUILT[key] = build_adapter(spec, world, device, cache_bytes, kwargs)
     return _BUILT[key]
 
 
@@ -262,19 +290,23 @@ def run_shards(
     cache_bytes: int | None = None,
     overwrite: bool = False,
     progress: Callable[[int], object] | None = None,
+    arguments: Mapping[str, Mapping[str, object]] | None = None,
 ) -> ShardedRun:
     """Run ``fn(ShardTask)`` on every shard of ``plan`` not written yet in ``folder``
     (all, or shard ``only``) on ``executor``, then, when every shard is there,
     ``merge()`` (its result is the :class:`ShardedRun`'s ``runs``).
 
-    ``kind``, ``specs`` (name -> adapter spec) and ``config.to_dict()`` make the
-    folder's plan record (:func:`prepare_folder`). Tasks elsewhere than in this
+    ``kind``, ``specs`` (name -> adapter spec), ``config.to_dict()`` and the adapters'
+    constructor ``arguments`` (name -> keyword arguments) make the folder's plan
+    record (:func:`prepare_folder`). Tasks elsewhere than in this
     process get the world as a file (:func:`shipped_world`), absolute checkpoint
     paths and the executor's torch threads per worker.
     """
     from simulator.executors import LocalExecutor
 
-    prepare_folder(folder, plan_record(kind, plan, config.to_dict(), specs, world), overwrite)
+    arguments = {name: dict(arguments.get(name) or {}) for name in specs} if arguments else {}
+    record = plan_record(kind, plan, config.to_dict(), specs, world, arguments)
+    prepare_folder(folder, record, overwrite)
     kept = finished(folder, plan)
     todo = [i for i in (range(plan.n_shards) if only is None else [only]) if i not in kept]
     local = isinstance(executor, LocalExecutor)
@@ -290,6 +322,7 @@ def run_shards(
             cache_bytes,
             executor.threads,
             steps=len(plan.users(i)) * steps_per_user * len(specs),
+            arguments=arguments,
         )
         for i in todo
     ]

@@ -28,7 +28,6 @@ from simulator.shards import (
     read_all,
     run_shards,
     service_total,
-    shard_adapter,
     task_world,
     write_shard,
 )
@@ -44,8 +43,8 @@ def run_live_shard(task: ShardTask, progress: Callable[[int], object] | None = N
 
     world = task_world(task.world, task.specs, task.threads)
     frames, meta, arrays = [], {}, {}
-    for index, (name, spec) in enumerate(task.specs.items()):
-        adapter = shard_adapter(spec, world, task.device, task.cache_bytes)
+    for index, name in enumerate(task.specs):
+        adapter = task.adapter(name, world)
         run = simulate_arm(
             world,
             adapter,
@@ -130,10 +129,12 @@ def live_ab_in_shards(
     overwrite: bool = False,
     progress: Callable[[int], object] | None = None,
     reference: Mapping[tuple[str, str], float] | None = None,
+    arguments: Mapping[str, Mapping[str, object]] | None = None,
 ) -> ShardedRun:
     """Run the shards of ``folder`` not written yet (all, or shard ``only``) on
     ``executor``, then merge when every shard is there; ``runs`` of the result is the
-    :class:`LiveABResult` (None while shards are missing). ``progress`` gets user-days."""
+    :class:`LiveABResult` (None while shards are missing). ``progress`` gets user-days;
+    ``arguments`` maps an arm's name to its adapter's constructor keyword arguments."""
     plan = ShardPlan(config.n_users, n_shards)
     start = time.perf_counter()
     return run_shards(
@@ -155,4 +156,5 @@ def live_ab_in_shards(
         cache_bytes,
         overwrite,
         progress,
+        arguments,
     )

@@ -32,7 +32,6 @@ from simulator.shards import (
     read_all,
     run_shards,
     service_total,
-    shard_adapter,
     task_world,
     write_shard,
 )
@@ -45,8 +44,8 @@ def run_shard(task: ShardTask, progress: Callable[[int], object] | None = None) 
     """Measure every model of ``task`` on its users and write the shard file; its path."""
     world = task_world(task.world, task.specs, task.threads)
     frames, meta = [], {}
-    for name, spec in task.specs.items():
-        adapter = shard_adapter(spec, world, task.device, task.cache_bytes)
+    for name in task.specs:
+        adapter = task.adapter(name, world)
         run = measure_responsiveness(
             world,
             adapter,
@@ -114,6 +113,7 @@ def measure_in_shards(
     overwrite: bool = False,
     progress: Callable[[int], object] | None = None,
     on_interval: Callable[[], object] | None = None,
+    arguments: Mapping[str, Mapping[str, object]] | None = None,
 ) -> ShardedRun:
     """Measure ``specs`` (name -> adapter spec) on the shards of ``folder`` that are not
     written yet (all of them, or shard ``only``), on ``executor``
@@ -121,6 +121,8 @@ def measure_in_shards(
 
     Workers get ``world_file`` (or, for an executor other than ``local``, a copy of the
     world saved in ``folder``) and absolute checkpoint paths, so they must see ``folder``.
+    ``arguments`` maps a model's name to its adapter's constructor keyword arguments
+    (JSON values); they are part of the folder's plan.
     """
     plan = ShardPlan(config.n_users, n_shards)
     return run_shards(
@@ -140,4 +142,5 @@ def measure_in_shards(
         cache_bytes,
         overwrite,
         progress,
+        arguments,
     )

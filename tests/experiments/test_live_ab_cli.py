@@ -131,3 +131,19 @@ def test_shards_one_at_a_time_then_merged(cli, world_file, tmp_path, capsys):
     assert run(cli, world_file, out, "--shard", "1/2") == 0
     for name in TABLES:
         assert (out / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+
+
+def test_adapter_arguments_reach_sharded_arms(cli, world_file, tmp_path):
+    """An arm's constructor arguments reach the shard workers: the sharded tables equal
+    one process's, and differ from those of the arm without them."""
+    arms = ["--arm", "baseline=popularity", "--arm", "treatment=random"]
+    given = [*arms, "--adapter-arg", "random", "seed=7"]
+    assert run(cli, world_file, tmp_path / "one", *given) == 0
+    assert run(cli, world_file, tmp_path / "sharded", *given, "--shards", "3") == 0
+    assert run(cli, world_file, tmp_path / "default", *arms) == 0
+    for name in TABLES:
+        assert (tmp_path / "sharded" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+    users = {
+        out: pd.read_csv(tmp_path / out / "live_ab_users.csv.gz") for out in ("one", "default")
+    }
+    assert not users["one"].equals(users["default"])
