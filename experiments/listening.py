@@ -29,7 +29,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from experiments.arguments import Parser, exit_on_sigterm, seed_list
+from experiments.arguments import Parser, exit_on_sigterm, parse_with_config, seed_list
 from experiments.paper.listening import (
     ARMS_BY_NAME,
     HORIZON_ARMS,
@@ -89,7 +89,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--overwrite", action="store_true", help="retrain checkpoints made with another config"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    return parser.parse_args(argv)
+    return parse_with_config(parser, argv)
 
 
 def config_from_args(args: argparse.Namespace) -> ListeningConfig:

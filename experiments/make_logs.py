@@ -16,7 +16,14 @@ import sys
 import time
 from pathlib import Path
 
-from experiments.arguments import Parser, add_world_param_argument, number, seed, world_params
+from experiments.arguments import (
+    Parser,
+    add_world_param_argument,
+    number,
+    parse_with_config,
+    seed,
+    world_params,
+)
 from recommenders import Feedback
 from recommenders.atomic import atomic_write_csv
 from simulator import World
@@ -62,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/logs"), help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace logs already in --out")
     add_world_param_argument(parser)
-    args = parser.parse_args(argv)
+    args = parse_with_config(parser, argv)
     try:
         config = LogConfig(
             n_users=args.n_users,
@@ -91,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     shares = log["feedback"].value_counts(normalize=True).sort_index()
     table = continuity(log, world)
     record = {
+        "command": args.command,
         "config": config.to_dict(),
         "world": world_record(world),
         "rows": len(log),

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from experiments.arguments import Parser, number, seed
+from experiments.arguments import Parser, number, parse_with_config, seed
 from experiments.data_options import add_data_arguments, load_data
 from recommenders.checkpoint import CheckpointError, read_checkpoint
 from recommenders.losses import POSITIVE_LOSSES
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing checkpoints")
     add_data_arguments(parser, default=None)
-    args = parser.parse_args(argv)
+    args = parse_with_config(parser, argv)
     try:
         names = args.variant or ["all"]
         variants = list(VARIANTS.values()) if "all" in names else [get_variant(n) for n in names]

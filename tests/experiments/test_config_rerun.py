@@ -142,3 +142,27 @@ def test_world_param_with_a_world_file_is_refused_everywhere(tmp_path, capsys):
         line = capsys.readouterr().err.strip()
         assert line == "error: --world-param applies to a generated world, not to a --world file"
         assert not out.exists(), name
+
+
+def test_make_logs_and_train_rerun_from_their_records(monkeypatch, tmp_path):
+    """make_logs.py reruns from its logs.json; train.py takes a mapping of options:
+    the logs and the trained weights are byte-identical."""
+    make_logs, train = load_cli("make_logs"), load_cli("train")
+    first = tmp_path / "logs"
+    argv = ["--n-users", "60", "--n-steps", "20", "--log-seed", "4", "--out", str(first)]
+    assert run(make_logs, monkeypatch, argv) == 0
+    again = tmp_path / "again"
+    rerun = ["--config", str(first / "logs.json"), "--out", str(again)]
+    assert run(make_logs, monkeypatch, rerun) == 0
+    for name in ("interactions.csv.gz", "world.npz"):
+        assert filecmp.cmp(first / name, again / name, shallow=False), name
+    options = ["--logs", str(first), "--variant", "dislike_feature", "--epochs", "1"]
+    options += ["--dim", "8", "--max-len", "10", "--out", str(tmp_path / "m1")]
+    assert run(train, monkeypatch, options) == 0
+    mapping = tmp_path / "train.yaml"
+    mapping.write_text(
+        f"logs: {first}\nvariant: [dislike_feature]\nepochs: 1\ndim: 8\nmax_len: 10\n"
+    )
+    assert run(train, monkeypatch, ["--config", str(mapping), "--out", str(tmp_path / "m2")]) == 0
+    weights = [tmp_path / m / "gru-dislike_feature" / "weights.pt" for m in ("m1", "m2")]
+    assert filecmp.cmp(*weights, shallow=False)
