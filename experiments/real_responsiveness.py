@@ -44,7 +44,7 @@ from experiments.arguments import (
 )
 from experiments.data_options import add_data_arguments, load_data
 from recommenders.datasets import DataCorpus
-from simulator.adapter_specs import DATA_BUILTINS, build_named, build_real_adapter
+from simulator.adapter_specs import DATA_BUILTINS, build_named, build_real_adapter, split_named
 from simulator.responsiveness import interval_count
 from simulator.responsiveness.output import check_output_dir, format_table
 from simulator.responsiveness.real import compare_real, write_real_run
@@ -69,6 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "filter:SPEC / filter-cluster:SPEC wrap SPEC in the FeedbackFilter heuristic "
         "(by director / primary genre); checkpoint:PATH; http://HOST:PORT/PATH (a served "
         "recommender); package.module:Class (keyword arguments: --adapter-arg). "
+        "NAME=SPEC measures SPEC under the name NAME (e.g. prod=http://HOST:PORT/PATH). "
         f"Default when neither --adapter nor --checkpoint is given: {' '.join(DEFAULT_ADAPTERS)}",
     )
     parser.add_argument(
@@ -138,7 +139,8 @@ def build_models(args: argparse.Namespace, data) -> tuple[dict, dict]:
     """Adapters by name, and the constructor keyword arguments given per spec."""
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
     corpus = DataCorpus.of(data)
-    measured = [*(specs or []), *(f"checkpoint:{p}" for p in args.checkpoint)]
+    named = [split_named(text)[1] for text in specs or []]
+    measured = [*named, *(f"checkpoint:{p}" for p in args.checkpoint)]
     arguments = adapter_kwargs(args, measured)
 
     def build(spec: str):

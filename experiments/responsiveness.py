@@ -50,7 +50,7 @@ from simulator import (
     measure_responsiveness,
     total_user_steps,
 )
-from simulator.adapter_specs import WORLD_BUILTINS, build_adapter, named_specs
+from simulator.adapter_specs import WORLD_BUILTINS, build_adapter, named_specs, split_named
 from simulator.responsiveness.output import check_output_dir, format_table, summary_table, write_run
 from simulator.responsiveness.shards import measure_in_shards
 from simulator.world import AnyWorld, load_world
@@ -70,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "checkpoint:PATH is a trained model (so filter:checkpoint:PATH filters it); "
         "http://HOST:PORT/PATH is a recommender served over HTTP (docs/serving.md); "
         "package.module:Class builds Class(corpus) (keyword arguments: --adapter-arg). "
+        "NAME=SPEC measures SPEC under the name NAME (e.g. prod=http://HOST:PORT/PATH). "
         f"Default when neither --adapter nor --checkpoint is given: {' '.join(DEFAULT_ADAPTERS)}",
     )
     parser.add_argument(
@@ -152,9 +153,11 @@ def world_of(args: argparse.Namespace) -> AnyWorld:
 
 
 def measured_specs(args: argparse.Namespace) -> list[str]:
-    """The --adapter specs (or the defaults), then each --checkpoint as checkpoint:PATH."""
+    """The --adapter specs (or the defaults; NAME=SPEC as SPEC), then each --checkpoint
+    as checkpoint:PATH."""
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
-    return [*(specs or []), *(f"checkpoint:{path}" for path in args.checkpoint)]
+    named = [split_named(text)[1] for text in specs or []]
+    return [*named, *(f"checkpoint:{path}" for path in args.checkpoint)]
 
 
 def build_models(args: argparse.Namespace, world: AnyWorld, arguments) -> tuple[dict, dict]:

@@ -11,6 +11,9 @@ One grammar, one parser, two tables of built-ins::
           | https://HOST[:PORT]/PATH  as recommenders.adapters.http.HttpAdapter(corpus, URL)
           | package.module:Class    a RecommenderAdapter subclass, built as Class(corpus)
 
+On the command line ``--adapter NAME=SPEC`` measures SPEC under the name NAME
+(:func:`split_named`; a bare SPEC is named by itself).
+
 Constructor keyword arguments reach a spec through ``build(spec, context, kwargs)``
 (on the command line ``--adapter-arg SPEC key=value`` and ``--adapter-args FILE``,
 parsed by :class:`AdapterArguments`): ``Class(corpus, **kwargs)``,
@@ -45,6 +48,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -449,21 +453,37 @@ def _read_arguments(path: Path) -> dict[str, dict[str, object]]:
 def build_named(
     specs: list[str], checkpoints: list, build: Callable[[str], RecommenderAdapter]
 ) -> dict[str, RecommenderAdapter]:
-    """Adapters by name, as a command line names them: each spec built by ``build``, then
-    each checkpoint folder as ``checkpoint:PATH`` under the name it was saved with.
+    """Adapters by name, as a command line names them: each spec built by ``build``
+    (named by itself, or NAME for ``NAME=SPEC``), then each checkpoint folder as
+    ``checkpoint:PATH`` under the name it was saved with.
 
     Raises a one-line ValueError when two of them would share a name.
     """
     return named_specs(specs, checkpoints, build)[0]
 
 
+_MODEL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+"""What ``NAME`` of ``NAME=SPEC`` may be: no ``:``, ``/`` or ``=``, so that no spec
+(``checkpoint:PATH``, a URL, ``package.module:Class``) reads as a name."""
+
+
+def split_named(text: str) -> tuple[str, str]:
+    """``NAME=SPEC`` -> ``(NAME, SPEC)``: the model is measured under NAME (a served
+    recommender's URL makes a poor column heading); a bare ``SPEC`` is its own name."""
+    head, sep, tail = text.partition("=")
+    if sep and _MODEL_NAME.fullmatch(head.strip()) and tail.strip():
+        return head.strip(), tail.strip()
+    return text, text
+
+
 def named_specs(
     specs: list[str], checkpoints: list, build: Callable[[str], RecommenderAdapter]
 ) -> tuple[dict[str, RecommenderAdapter], dict[str, str]]:
     """:func:`build_named`'s adapters, and the spec each name was built from (what a
-    worker process needs to build the same adapter)."""
-    models = {spec: build(spec) for spec in specs}
-    built = {spec: spec for spec in specs}
+    worker process needs to build the same adapter). A spec given as ``NAME=SPEC``
+    is named NAME (:func:`split_named`)."""
+    built = dict(split_named(text) for text in specs)
+    models = {name: build(spec) for name, spec in built.items()}
     for path in checkpoints:
         spec = f"checkpoint:{path}"
         adapter = build(spec)

@@ -72,9 +72,15 @@ def test_a_served_adapter_gives_the_in_process_results(
     responsiveness_cli, example_server, tmp_path
 ):
     """The same tables as --adapter popularity; the model column names the spec, so the
-    URL is put back to ``popularity`` before the bytes are compared."""
+    URL is put back to ``popularity`` before the bytes are compared, unless the served
+    model is named on the command line (NAME=URL)."""
     outputs = {}
-    for name, spec in (("served", example_server), ("local", "popularity")):
+    runs = (
+        ("served", example_server),
+        ("local", "popularity"),
+        ("named", f"popularity={example_server}"),
+    )
+    for name, spec in runs:
         out = tmp_path / name
         args = ["--adapter", spec, *SMALL, "--horizon", "2", "--out", str(out)]
         assert responsiveness_cli.main(args) == 0
@@ -86,6 +92,7 @@ def test_a_served_adapter_gives_the_in_process_results(
     served = [data.replace(url, b"popularity") for data in outputs["served"]]
     assert url in outputs["served"][0]  # the served run did name the URL
     assert served == outputs["local"]
+    assert outputs["named"] == outputs["local"]
 
 
 class DiesAfter(RecommenderAdapter):

@@ -16,6 +16,8 @@ from simulator.adapter_specs import (
     build_named,
     build_real_adapter,
     data_context,
+    named_specs,
+    split_named,
     world_context,
 )
 from tests.simulator.responsiveness.test_real import tiny_data
@@ -99,6 +101,37 @@ def test_build_named_refuses_two_adapters_of_one_name(small_world):
     assert list(models) == ["popularity", "random"]
     with pytest.raises(ValueError, match="may be named only once"):
         build_named(["random", "random"], [], lambda s: build_adapter(s, small_world))
+    with pytest.raises(ValueError, match="may be named only once"):
+        build_named(["a=random", "a=popularity"], [], lambda s: build_adapter(s, small_world))
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("blind=popularity", ("blind", "popularity")),
+        ("prod = http://127.0.0.1:8080/recommend", ("prod", "http://127.0.0.1:8080/recommend")),
+        ("v1.2=filter:checkpoint:runs/m", ("v1.2", "filter:checkpoint:runs/m")),
+        # Specs whose text holds "=" are never read as names.
+        (
+            "http://h/recommend?model=a",
+            ("http://h/recommend?model=a", "http://h/recommend?model=a"),
+        ),
+        ("checkpoint:runs/w=3", ("checkpoint:runs/w=3", "checkpoint:runs/w=3")),
+        ("popularity", ("popularity", "popularity")),
+        ("name=", ("name=", "name=")),
+    ],
+)
+def test_a_spec_may_be_named(text, named):
+    assert split_named(text) == named
+
+
+def test_named_specs_measure_under_the_given_name(small_world):
+    models, specs = named_specs(
+        ["blind=popularity", "random"], [], lambda s: build_adapter(s, small_world)
+    )
+    assert list(models) == ["blind", "random"]
+    assert specs == {"blind": "popularity", "random": "random"}
+    assert isinstance(models["blind"], PopularityAdapter)
 
 
 def test_itemknn_does_not_depend_on_the_population_size():
