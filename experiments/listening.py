@@ -67,7 +67,9 @@ QUICK = ListeningConfig(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small world, one seed, 4 arms")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"small world, one seed, {len(HORIZON_ARMS)} arms"
+    )
     parser.add_argument("--seeds", help="comma-separated world seeds (default: the preset's)")
     parser.add_argument(
         "--arm",

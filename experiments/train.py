@@ -98,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         help="sasrec: no learned position embeddings (order only through the causal mask)",
     )
     parser.add_argument(
+        "--position-bias",
+        action="store_true",
+        help="sasrec: a learned relative position bias b[i - j] in every attention layer "
+        "(with --no-position-embeddings, order reaches the attention only)",
+    )
+    parser.add_argument(
         "--last-event-cross",
         action="store_true",
         help="a feedback-aware pathway from the last event to the state, s + c(f_t) * v_{x_t} "
@@ -199,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                     features=variant.features,
                     feedback_entry=args.feedback_entry,
                     position_embeddings=args.position_embeddings,
+                    position_bias=args.position_bias,
                     last_event_cross=args.last_event_cross,
                     last_event_map=args.last_event_map,
                 )

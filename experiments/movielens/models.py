@@ -67,6 +67,10 @@ PATHWAYS: dict[str, tuple[str, tuple[tuple[str, object], ...]]] = {
     "input-cross": ("latent cross at the input", (("feedback_entry", "latent_cross"),)),
     "cross": ("last-event cross", (("last_event_cross", True),)),
     "nopos": ("no position embeddings", (("position_embeddings", False),)),
+    "relpos": (
+        "relative position bias instead of position embeddings",
+        (("position_embeddings", False), ("position_bias", True)),
+    ),
 }
 """Name suffix -> (description, ModelConfig overrides) of the feedback pathways that
 ``sasrec-ce-feature[-ntr]-SUFFIX`` adds to the plain feedback-aware SASRec."""

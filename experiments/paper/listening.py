@@ -141,6 +141,13 @@ ARMS: tuple[Arm, ...] = (
         model=(("position_embeddings", False),),
     ),
     Arm(
+        "sasrec-relative-positions",
+        "sasrec",
+        "dislike_feature_label",
+        "relative position bias b[i - j] in the attention instead of position embeddings",
+        model=(("position_embeddings", False), ("position_bias", True)),
+    ),
+    Arm(
         "sasrec-dropout0",
         "sasrec",
         "dislike_feature_label",
@@ -182,6 +189,7 @@ HORIZON_ARMS = (
     "gru-treatment",
     "sasrec-treatment",
     "sasrec-no-positions",
+    "sasrec-relative-positions",
     "sasrec-cross-treatment",
 )
 """The arms whose horizon curves (k+1..k+h) the report draws."""

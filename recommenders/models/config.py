@@ -71,6 +71,11 @@ class ModelConfig:
         position_embeddings: learned position embeddings added to a transformer's inputs
             (sasrec only; False leaves order to the causal mask alone). A GRU reads order
             from its recurrence and has none to switch off.
+        position_bias: a learned relative position bias in every attention layer
+            (sasrec only): the logit of query i on key j gains ``b_h[i - j]``, one scalar
+            per head and distance (Shaw et al., 2018; T5's bias without buckets). Order
+            then reaches the attention weights without entering the event vectors;
+            the bias starts at zero.
         last_event_cross: a feedback-aware pathway from the last event to the state,
             ``s' = s + c(f_t) * v_{x_t}`` (:class:`recommenders.models.features.LastEventCross`);
             needs a feedback feature.
@@ -89,6 +94,7 @@ class ModelConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     feedback_entry: str = "add"
     position_embeddings: bool = True
+    position_bias: bool = False
     last_event_cross: bool = False
     last_event_map: str = "diagonal"
 
@@ -122,10 +128,15 @@ class ModelConfig:
                 f"ModelConfig.features must be a FeatureConfig, got {type(self.features).__name__}"
             )
         _check_type("ModelConfig", "position_embeddings", self.position_embeddings, bool)
+        _check_type("ModelConfig", "position_bias", self.position_bias, bool)
         _check_type("ModelConfig", "last_event_cross", self.last_event_cross, bool)
         if not self.position_embeddings and self.kind != "sasrec":
             raise ValueError(
                 f"ModelConfig.position_embeddings=False applies to sasrec only, not {self.kind!r}"
+            )
+        if self.position_bias and self.kind != "sasrec":
+            raise ValueError(
+                f"ModelConfig.position_bias=True applies to sasrec only, not {self.kind!r}"
             )
         # Imported here for the same reason as MODELS: features imports this module.
         from recommenders.models.features import LAST_EVENT_CROSSES

@@ -17,7 +17,12 @@ class SASRecRecommender(SequentialRecommender):
     Learned positions ``p`` (``max_len + 1`` of them, BOS at 0, counted from
     the oldest event, so right padding never shifts them), or none with
     ``config.position_embeddings=False`` (order then reaches a state only through
-    the causal mask: which events a position may attend to). Layers are torch's
+    the causal mask: which events a position may attend to). With
+    ``config.position_bias`` every attention logit from position i to j <= i gains a
+    learned ``b_h[i - j]`` (one per head and distance, shared by the layers, zero at
+    the start), so order reaches the attention weights without entering the event
+    vectors (Shaw et al., 2018, "Self-attention with relative position
+    representations"; T5's bias without buckets). Layers are torch's
     ``nn.TransformerEncoderLayer`` (pre-norm, GELU, feed-forward width
     ``dim`` as in SASRec) under a causal mask plus a key-padding mask; the
     BOS key is always visible, so no attention row is fully masked. Nested
@@ -41,6 +46,9 @@ class SASRecRecommender(SequentialRecommender):
         if config.position_embeddings:
             self.positions = nn.Embedding(config.max_len + 1, config.dim)
             nn.init.normal_(self.positions.weight, std=EMBEDDING_STD)
+        self.distance_bias = None
+        if config.position_bias:
+            self.distance_bias = nn.Parameter(torch.zeros(config.n_heads, config.max_len + 1))
         self.dropout = nn.Dropout(config.dropout)
         layer = nn.TransformerEncoderLayer(
             config.dim,
@@ -64,9 +72,35 @@ class SASRecRecommender(SequentialRecommender):
         n = x.shape[1]
         positions = torch.arange(n, device=x.device)
         x = self.dropout(self._add_positions(x, positions))
-        causal = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1)
         padding = positions.unsqueeze(0) > lengths.unsqueeze(1)
+        if self.distance_bias is not None:
+            if not self.training:
+                # torch's fused inference path (an even number of heads) misreads a 3-D
+                # mask; the layer-by-layer pass is the same arithmetic, and causal
+                # attention keeps the padding after lengths[b] out of every state we read.
+                *_, last = self._causal_layers(x)
+                return self.transformer.norm(last[-1])
+            # One additive mask per row and head (batch-major, as nn.MultiheadAttention
+            # reads a 3-D mask): the causal distance bias, padded keys at -inf.
+            keys = torch.zeros(padding.shape, dtype=x.dtype, device=x.device)
+            keys = keys.masked_fill(padding, float("-inf"))[:, None, None, :]
+            mask = (self._distance_bias(positions, n)[None] + keys).flatten(0, 1)
+            return self.transformer(x, mask=mask)
+        causal = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1)
         return self.transformer(x, mask=causal, src_key_padding_mask=padding, is_causal=True)
+
+    def _distance_bias(self, at: torch.Tensor, width: int) -> torch.Tensor:
+        """(..., heads, Q, width) additive attention mask for queries at positions ``at``
+        (..., Q) over keys 0..width-1: ``b_h[i - j]`` where j <= i, else -inf."""
+        distance = at[..., None] - torch.arange(width, device=at.device)
+        bias = self.distance_bias[:, distance.clamp(0, self.config.max_len)]
+        return bias.masked_fill(distance < 0, float("-inf")).movedim(0, -3)
+
+    def _causal_attend(self, width: int, device) -> dict:
+        """The mask arguments of a causal pass over positions 0..width-1."""
+        if self.distance_bias is None:
+            return {"is_causal": True}
+        return {"attn_mask": self._distance_bias(torch.arange(width, device=device), width)}
 
     def _add_positions(self, x: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
         """``x + p[at]`` (positions ``at`` broadcast against ``x``'s position axis), or
@@ -76,14 +110,15 @@ class SASRecRecommender(SequentialRecommender):
     def _trace(self, items, feedback, dwell, lengths):
         """As :meth:`forward` in eval mode, layer by layer (the same pre-norm arithmetic
         as :meth:`prefill`), with each layer's causal attention weights
-        ``softmax(q k^T / sqrt(d_head))`` per head."""
+        ``softmax(q k^T / sqrt(d_head) + b)`` per head (b the distance bias, if any)."""
         inputs = self._positioned(items, feedback, dwell, lengths)
         width = inputs.shape[1]
         future = torch.ones(width, width, dtype=torch.bool, device=inputs.device).triu(1)
+        bias = self._causal_attend(width, inputs.device).get("attn_mask", 0.0)
         levels, attention = [inputs], []
         for level, query, keys, _, out in self._causal_layers(inputs):
             heads = self._split_heads(level, query), self._split_heads(level, keys)
-            logits = heads[0] @ heads[1].transpose(-1, -2) / heads[0].shape[-1] ** 0.5
+            logits = heads[0] @ heads[1].transpose(-1, -2) / heads[0].shape[-1] ** 0.5 + bias
             attention.append(logits.masked_fill(future, float("-inf")).softmax(-1))
             levels.append(out)
         levels.append(self.transformer.norm(out))
@@ -123,9 +158,10 @@ class SASRecRecommender(SequentialRecommender):
         """Each layer of the eval-mode causal pass over positioned inputs ``x``, in turn:
         ``(level, query, keys, values, output)``, the output being the next layer's input.
         Causal: a position <= lengths[b] never sees the padding after it."""
+        attend = self._causal_attend(x.shape[1], x.device)
         for level in range(self.config.n_layers):
             query, keys, values = self._qkv(level, x)
-            x = self._attend(level, x, query, keys, values, {"is_causal": True})
+            x = self._attend(level, x, query, keys, values, attend)
             yield level, query, keys, values, x
 
     def _prefill(self, states, items, feedback, dwell, lengths) -> torch.Tensor:
@@ -143,7 +179,11 @@ class SASRecRecommender(SequentialRecommender):
         x = self._add_positions(x, at[:, None])
         span = int(at.max()) + 1
         kv = states["kv"]
-        attend = {"attn_mask": (torch.arange(span, device=at.device) <= at[:, None])[:, None, None]}
+        if self.distance_bias is None:
+            visible = torch.arange(span, device=at.device) <= at[:, None]
+            attend = {"attn_mask": visible[:, None, None]}
+        else:
+            attend = {"attn_mask": self._distance_bias(at[:, None], span)}
         for level in range(self.config.n_layers):
             query, key, value = self._qkv(level, x)
             put_positions(kv[:, :, level], rows, at, torch.stack([key[:, 0], value[:, 0]], 1))

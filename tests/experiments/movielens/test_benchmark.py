@@ -151,6 +151,7 @@ def test_the_listening_sasrec_is_the_feature_model_with_the_last_event_cross():
         ("sasrec-ce-feature-ntr-input-cross-w10", "sasrec-ce-feature-ntr-w10"),
         ("sasrec-ce-feature-ntr-cross-w10", "sasrec-ce-feature-ntr-w10"),
         ("sasrec-ce-feature-ntr-nopos", "sasrec-ce-feature-ntr"),
+        ("sasrec-ce-feature-ntr-relpos", "sasrec-ce-feature-ntr"),
     ):
         assert pathway_twin(name) == twin and resolve_model(twin)
     for name in ("sasrec-ce", "sasrec-ce-feature-ntr", "sasrec-ce-feature-ntr-w10", "gsasrec"):
@@ -162,5 +163,7 @@ def test_the_listening_sasrec_is_the_feature_model_with_the_last_event_cross():
     assert (
         not nopos.position_embeddings and BenchmarkConfig().model_config(plain).position_embeddings
     )
+    relpos = BenchmarkConfig().model_config(resolve_model("sasrec-ce-feature-ntr-relpos"))
+    assert relpos.position_bias and not relpos.position_embeddings
     entry = BenchmarkConfig().model_config(resolve_model("sasrec-ce-feature-input-cross"))
     assert entry.feedback_entry == "latent_cross" and not entry.last_event_cross

@@ -42,8 +42,18 @@ def tiny_model(kind: str, features: FeatureConfig = NO_FEATURES, **overrides):
     key = (kind, features, tuple(sorted(overrides.items())))
     if key not in _CACHE:
         torch.manual_seed(0)
-        _CACHE[key] = build_model(tiny_config(kind, features, **overrides), N_ITEMS).eval()
+        model = build_model(tiny_config(kind, features, **overrides), N_ITEMS)
+        _CACHE[key] = with_random_bias(model).eval()
     return _CACHE[key]
+
+
+def with_random_bias(model):
+    """``model`` with its relative position bias (if any) drawn at random: it starts
+    at zero, where it would be invisible to a test."""
+    if getattr(model, "distance_bias", None) is not None:
+        with torch.no_grad():
+            model.distance_bias.normal_()
+    return model
 
 
 def crossed_model(
@@ -57,7 +67,7 @@ def crossed_model(
     with torch.no_grad():
         for table in model.last_event.tables:
             table.weight.normal_()
-    return model.eval()
+    return with_random_bias(model).eval()
 
 
 def _feature_id(f: FeatureConfig) -> str:

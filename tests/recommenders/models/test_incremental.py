@@ -73,14 +73,16 @@ def protocols(draw):
     small=st.booleans(),
     cross=st.sampled_from([None, "diagonal", "matrix"]),
     positions=st.booleans(),
+    bias=st.booleans(),
     calls=protocols(),
 )
 def test_cached_states_are_the_recomputed_states(
-    kind, features, entry, layers, small, cross, positions, calls
+    kind, features, entry, layers, small, cross, positions, bias, calls
 ):
     options = {"n_layers": layers, "feedback_entry": entry}
     if kind == "sasrec":
         options["position_embeddings"] = positions
+        options["position_bias"] = bias
     if cross is not None and features.uses_feedback:
         model = crossed_model(kind, features, cross=cross, **options)
     else:

@@ -1,4 +1,5 @@
-"""The last-event cross (LastEventCross) and SASRec without position embeddings."""
+"""The last-event cross (LastEventCross), SASRec without position embeddings and with a
+relative position bias."""
 
 import numpy as np
 import pytest
@@ -10,7 +11,14 @@ from recommenders import Feedback, HistoryBatch
 from recommenders.models import FeatureConfig, ModelConfig, build_model
 from recommenders.models.features import LAST_EVENT_CROSSES, LastEventCross
 
-from .conftest import ALL_FEATURES, N_ITEMS, crossed_model, random_batch, tiny_config
+from .conftest import (
+    ALL_FEATURES,
+    N_ITEMS,
+    crossed_model,
+    random_batch,
+    tiny_config,
+    with_random_bias,
+)
 
 FEEDBACK_FEATURES = [f for f in ALL_FEATURES if f.uses_feedback]
 
@@ -124,10 +132,82 @@ def test_sasrec_without_positions_has_no_position_table_and_a_set_over_the_past(
         assert not torch.allclose(moved[0], moved[1], atol=1e-4)
 
 
+def _last_states(model, items, feedback):
+    dwell = torch.full(items.shape, 0.8)
+    lengths = torch.full((items.shape[0],), items.shape[1])
+    with torch.no_grad():
+        return model.last_state(items, feedback, dwell, lengths)
+
+
+def test_the_position_bias_starts_as_the_model_without_positions():
+    """Zero at the start and drawing no random numbers: the same seed gives the same
+    network, whose states are those of the model without positions until it learns."""
+    states = []
+    for bias in (False, True):
+        torch.manual_seed(4)
+        config = tiny_config("sasrec", FeatureConfig(dislike=True), position_embeddings=False)
+        model = build_model(
+            ModelConfig.from_dict({**config.to_dict(), "position_bias": bias}), N_ITEMS
+        )
+        assert (model.distance_bias is not None) == bias and model.positions is None
+        items = torch.tensor([[3, 7, 11, 5], [9, 2, 4, 1]])
+        states.append(_last_states(model.eval(), items, torch.zeros_like(items)))
+    # Equal up to float rounding: with the bias, inference runs layer by layer.
+    torch.testing.assert_close(states[0], states[1], rtol=1e-5, atol=1e-6)
+
+
+def test_the_position_bias_brings_order_back_without_position_embeddings():
+    """Swapping two earlier events leaves the unordered model's last state as it was
+    (see above); a learned distance bias makes it depend on their order again."""
+    torch.manual_seed(0)
+    config = tiny_config(
+        "sasrec",
+        FeatureConfig(dislike=True),
+        n_layers=1,
+        position_embeddings=False,
+        position_bias=True,
+    )
+    model = with_random_bias(build_model(config, N_ITEMS)).eval()
+    assert model.positions is None
+    items = torch.tensor([[3, 7, 11, 5], [7, 3, 11, 5]])
+    feedback = torch.tensor([[0, int(Feedback.DISLIKE), 0, 0], [int(Feedback.DISLIKE), 0, 0, 0]])
+    moved = _last_states(model, items, feedback)
+    assert not torch.allclose(moved[0], moved[1], atol=1e-4)
+
+
+@pytest.mark.parametrize("heads", [1, 2])
+@pytest.mark.parametrize("positions", [False, True])
+def test_training_and_inference_apply_the_same_position_bias(heads, positions):
+    """Training goes through torch's encoder with one additive mask per row and head,
+    inference layer by layer; at dropout 0 every unpadded state agrees, and the bias
+    gets a gradient from a loss on the states."""
+    torch.manual_seed(1)
+    config = tiny_config(
+        "sasrec",
+        FeatureConfig(dislike=True),
+        dropout=0.0,
+        n_heads=heads,
+        position_embeddings=positions,
+        position_bias=True,
+    )
+    model = with_random_bias(build_model(config, N_ITEMS))
+    items, feedback, dwell, lengths = _tensors(random_batch(2, 5))
+    x = model.embed(items, feedback, dwell, lengths)
+    trained = model.train()._contextualise(x, lengths)
+    with torch.no_grad():
+        served = model.eval()._contextualise(x, lengths)
+    unpadded = torch.arange(trained.shape[1])[None] <= lengths[:, None]
+    torch.testing.assert_close(trained[unpadded], served[unpadded], rtol=1e-5, atol=1e-5)
+    (trained[unpadded] ** 2).sum().backward()
+    assert model.distance_bias.grad.abs().sum() > 0
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"kind": "gru", "position_embeddings": False}, "applies to sasrec only, not 'gru'"),
+        ({"kind": "gru", "position_bias": True}, "position_bias=True applies to sasrec only"),
+        ({"kind": "sasrec", "position_bias": 1}, "position_bias must be bool"),
         ({"kind": "sasrec", "position_embeddings": 0}, "position_embeddings must be bool"),
         ({"kind": "sasrec", "last_event_cross": True}, "last_event_cross needs a feedback feature"),
         ({"last_event_cross": "yes"}, "last_event_cross must be bool"),
@@ -155,3 +235,4 @@ def test_the_options_round_trip_and_old_configs_read_as_before():
     }
     restored = ModelConfig.from_dict(old)
     assert restored.position_embeddings and not restored.last_event_cross
+    assert not restored.position_bias  # configs saved before the option read as without it
