@@ -267,23 +267,13 @@ def test_a_bad_cache_bound_is_one_line(responsiveness_cli, tmp_path, capsys):
 
 
 KEYWORD_SPEC = "tests.experiments.keyword_adapter:Shifted"
+KEYWORD_ARGS = ["--adapter-arg", "random", "seed=5", "--adapter-arg", KEYWORD_SPEC, "offset=3"]
 
 
 def test_adapter_arguments_reach_the_constructors(responsiveness_cli, tmp_path):
     """--adapter-arg and --adapter-args give the same run; without them another one."""
     args = ["--adapter", "random", "--adapter", KEYWORD_SPEC, *SMALL]
-    by_option = [
-        *args,
-        "--adapter-arg",
-        "random",
-        "seed=5",
-        "--adapter-arg",
-        KEYWORD_SPEC,
-        "offset=3",
-        "--adapter-arg",
-        KEYWORD_SPEC,
-        "label=wide",
-    ]
+    by_option = [*args, *KEYWORD_ARGS, "--adapter-arg", KEYWORD_SPEC, "label=wide"]
     file = tmp_path / "args.json"
     file.write_text(json.dumps({"random": {"seed": 5}, KEYWORD_SPEC: {"offset": 3}}))
     runs = {
@@ -317,19 +307,7 @@ def test_adapter_arguments_reach_the_constructors(responsiveness_cli, tmp_path):
 def test_adapter_arguments_reach_sharded_runs(responsiveness_cli, tmp_path, capsys, executor):
     """Shard workers build each model with its arguments: the tables equal one process's,
     the plan records the arguments, and shards of other arguments are not reused."""
-    args = [
-        "--adapter",
-        "random",
-        "--adapter",
-        KEYWORD_SPEC,
-        *SMALL,
-        "--adapter-arg",
-        "random",
-        "seed=5",
-        "--adapter-arg",
-        KEYWORD_SPEC,
-        "offset=3",
-    ]
+    args = ["--adapter", "random", "--adapter", KEYWORD_SPEC, *SMALL, *KEYWORD_ARGS]
     assert responsiveness_cli.main([*args, "--out", str(tmp_path / "one")]) == 0
     sharded = tmp_path / "sharded"
     assert responsiveness_cli.main([*args, "--shards", "3", *executor, "--out", str(sharded)]) == 0
