@@ -33,9 +33,11 @@ def sequences():
     return Sequences.from_log(validate_log(frame, N_ITEMS))
 
 
-def _fit(sequences, variant_name, tmp_path, kind="gru", seed=0, epochs=2):
+def _fit(sequences, variant_name, tmp_path, kind="gru", seed=0, epochs=2, **options):
     variant = get_variant(variant_name)
-    model_config = ModelConfig(kind=kind, dim=16, max_len=12, n_layers=1, features=variant.features)
+    model_config = ModelConfig(
+        kind=kind, dim=16, max_len=12, n_layers=1, features=variant.features, **options
+    )
     train_config = TrainConfig(epochs=epochs, batch_size=32, lr=2e-2, seed=seed, patience=5)
     return fit_variant(sequences, variant, model_config, train_config, N_ITEMS, "world-x", tmp_path)
 
@@ -96,6 +98,20 @@ def test_checkpoint_round_trip_serves_identical_slates(sequences, tmp_path):
     batch = HistoryBatch.of([*Sequences_to_histories(sequences, 5)])
     assert np.array_equal(adapter.recommend(batch, 10), again.recommend(batch, 10))
     assert adapter.name == "sasrec-dislike_feature"
+
+
+def test_a_position_bias_checkpoint_trains_and_serves_what_it_learned(sequences, tmp_path):
+    """The relative position bias is a learned parameter: training moves it from zero,
+    the checkpoint keeps it, and every load serves the same slates."""
+    options = {"position_embeddings": False, "position_bias": True}
+    fitted = _fit(sequences, "dislike_feature", tmp_path, kind="sasrec", epochs=1, **options)
+    adapter = load_adapter(fitted.checkpoint, fingerprint="world-x")
+    assert adapter.model.config.position_bias and not adapter.model.config.position_embeddings
+    assert adapter.model.distance_bias.abs().sum() > 0  # it starts at zero
+    again = load_adapter(fitted.checkpoint)
+    torch.testing.assert_close(again.model.distance_bias, adapter.model.distance_bias)
+    batch = HistoryBatch.of([*Sequences_to_histories(sequences, 5)])
+    assert np.array_equal(adapter.recommend(batch, 10), again.recommend(batch, 10))
 
 
 def Sequences_to_histories(sequences, n):
