@@ -4,7 +4,8 @@
 For each world seed: the world and its logs, every arm of the ablation
 (experiments.paper.listening.ARMS: the GRU and plain SASRec references, one change
 each to SASRec - how the feedback enters the input, the action embedding, position
-embeddings, dropout, sequence length, the label weight, a last-event cross) trained on
+embeddings or a relative position bias in their place, dropout, sequence length, the
+label weight, a last-event cross) trained on
 the same logs, then each arm's responsiveness (long dwell + dislike vs long dwell on
 x_k, slates k+1..k+h, paired bootstrap CIs per seed and pooled), its probe at the fork
 (state gap, attention on x_k, where the state moves) and its held-out NDCG@10 paired
@@ -16,7 +17,7 @@ Everything current in --out is reused (logs of the same world, checkpoints train
 with the same config, measurements of the same weights), so a rerun redoes only
 what changed; `--train-only` stops after training (e.g. on a GPU machine).
 
-    python3 experiments/listening.py                  # 3 seeds x 13 arms; hours on 2 cores
+    python3 experiments/listening.py                  # 3 seeds x 14 arms; hours on 2 cores
     python3 experiments/listening.py --quick          # a small world, one seed: minutes
 """
 

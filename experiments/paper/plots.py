@@ -97,8 +97,11 @@ def plot_seed_bars(
 
 
 def _tick_label(model: str) -> str:
-    """Variant names are long snake_case words: break after each '_' (and '/', ':')."""
-    return wrap_label(model, 14).replace("_", "_\n") if len(model) > 12 else model
+    """Variant and arm names are long snake_case or kebab-case words: break after each
+    '_' or '-' (and '/', ':')."""
+    if len(model) <= 12:
+        return model
+    return wrap_label(model, 14).replace("_", "_\n").replace("-", "-\n")
 
 
 def _seed_label(seed) -> str:
