@@ -44,7 +44,12 @@ from experiments.arguments import (
 )
 from experiments.data_options import add_data_arguments, load_data
 from recommenders.datasets import DataCorpus
-from simulator.adapter_specs import DATA_BUILTINS, build_named, build_real_adapter, split_named
+from simulator.adapter_specs import (
+    DATA_BUILTINS,
+    build_named,
+    build_real_adapter,
+    measured_specs,
+)
 from simulator.responsiveness import interval_count
 from simulator.responsiveness.output import check_output_dir, format_table
 from simulator.responsiveness.real import compare_real, write_real_run
@@ -139,9 +144,7 @@ def build_models(args: argparse.Namespace, data) -> tuple[dict, dict]:
     """Adapters by name, and the constructor keyword arguments given per spec."""
     specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
     corpus = DataCorpus.of(data)
-    named = [split_named(text)[1] for text in specs or []]
-    measured = [*named, *(f"checkpoint:{p}" for p in args.checkpoint)]
-    arguments = adapter_kwargs(args, measured)
+    arguments = adapter_kwargs(args, measured_specs(specs or [], args.checkpoint))
 
     def build(spec: str):
         kwargs = arguments.get(spec.strip(), {})

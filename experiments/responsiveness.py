@@ -50,7 +50,7 @@ from simulator import (
     measure_responsiveness,
     total_user_steps,
 )
-from simulator.adapter_specs import WORLD_BUILTINS, build_adapter, named_specs, split_named
+from simulator.adapter_specs import WORLD_BUILTINS, build_adapter, measured_specs, named_specs
 from simulator.responsiveness.output import check_output_dir, format_table, summary_table, write_run
 from simulator.responsiveness.shards import measure_in_shards
 from simulator.world import AnyWorld, load_world
@@ -152,24 +152,21 @@ def world_of(args: argparse.Namespace) -> AnyWorld:
     return world
 
 
-def measured_specs(args: argparse.Namespace) -> list[str]:
-    """The --adapter specs (or the defaults; NAME=SPEC as SPEC), then each --checkpoint
-    as checkpoint:PATH."""
-    specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
-    named = [split_named(text)[1] for text in specs or []]
-    return [*named, *(f"checkpoint:{path}" for path in args.checkpoint)]
+def adapter_texts(args: argparse.Namespace) -> list[str]:
+    """The --adapter values (NAME=SPEC or SPEC), or the defaults when neither --adapter
+    nor --checkpoint is given."""
+    return args.adapter or ([] if args.checkpoint else list(DEFAULT_ADAPTERS))
 
 
 def build_models(args: argparse.Namespace, world: AnyWorld, arguments) -> tuple[dict, dict]:
     """Adapters by name, and the spec each was built from (with ``arguments``'
     constructor keyword arguments)."""
-    specs = args.adapter if args.adapter or args.checkpoint else list(DEFAULT_ADAPTERS)
 
     def build(spec: str):
         kwargs = arguments.get(spec.strip(), {})
         return build_adapter(spec, world, args.device, cache_bytes(args), kwargs)
 
-    return named_specs(specs or [], args.checkpoint, build)
+    return named_specs(adapter_texts(args), args.checkpoint, build)
 
 
 def measure_sharded(args, config, world, specs, arguments, bar, ci_bar) -> list | None:
@@ -207,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             n_resamples=args.n_resamples,
         )
         check_output_dir(args.out, args.overwrite)
-        arguments = adapter_kwargs(args, measured_specs(args))
+        arguments = adapter_kwargs(args, measured_specs(adapter_texts(args), args.checkpoint))
         if args.save_world is not None:
             if args.world is not None:
                 raise ValueError(

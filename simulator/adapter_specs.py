@@ -476,6 +476,13 @@ def split_named(text: str) -> tuple[str, str]:
     return text, text
 
 
+def measured_specs(specs: list[str], checkpoints: list) -> list[str]:
+    """The specs a command line measures, names dropped (``NAME=SPEC`` as SPEC), then each
+    checkpoint folder as ``checkpoint:PATH``: what ``--adapter-arg`` keys are checked
+    against (:meth:`AdapterArguments.check_measured`)."""
+    return [*(split_named(text)[1] for text in specs), *(f"checkpoint:{p}" for p in checkpoints)]
+
+
 def named_specs(
     specs: list[str], checkpoints: list, build: Callable[[str], RecommenderAdapter]
 ) -> tuple[dict[str, RecommenderAdapter], dict[str, str]]:

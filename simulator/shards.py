@@ -155,7 +155,8 @@ def plan_record(
 
     In the form JSON reads back (tuples as lists), so that it compares equal to the
     record a previous run wrote. Adapter ``arguments`` (model name -> keyword
-    arguments) are part of it when any model has some: they change the slates."""
+    arguments, models without any left out) are part of it when there are any: they
+    change the slates."""
     record = {
         "format": kind,
         "version": 1,
@@ -164,8 +165,8 @@ def plan_record(
         "world": world.fingerprint,
         "n_shards": plan.n_shards,
     }
-    if arguments := {name: dict(kw) for name, kw in (arguments or {}).items() if kw}:
-        record["arguments"] = arguments
+    if arguments:
+        record["arguments"] = dict(arguments)
     return json.loads(json.dumps(record))
 
 
@@ -304,7 +305,7 @@ def run_shards(
     """
     from simulator.executors import LocalExecutor
 
-    arguments = {name: dict(arguments.get(name) or {}) for name in specs} if arguments else {}
+    arguments = {name: dict(kw) for name, kw in (arguments or {}).items() if kw}
     record = plan_record(kind, plan, config.to_dict(), specs, world, arguments)
     prepare_folder(folder, record, overwrite)
     kept = finished(folder, plan)

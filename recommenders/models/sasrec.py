@@ -114,9 +114,10 @@ class SASRecRecommender(SequentialRecommender):
         inputs = self._positioned(items, feedback, dwell, lengths)
         width = inputs.shape[1]
         future = torch.ones(width, width, dtype=torch.bool, device=inputs.device).triu(1)
-        bias = self._causal_attend(width, inputs.device).get("attn_mask", 0.0)
+        attend = self._causal_attend(width, inputs.device)
+        bias = attend.get("attn_mask", 0.0)  # the distance bias, if any
         levels, attention = [inputs], []
-        for level, query, keys, _, out in self._causal_layers(inputs):
+        for level, query, keys, _, out in self._causal_layers(inputs, attend):
             heads = self._split_heads(level, query), self._split_heads(level, keys)
             logits = heads[0] @ heads[1].transpose(-1, -2) / heads[0].shape[-1] ** 0.5 + bias
             attention.append(logits.masked_fill(future, float("-inf")).softmax(-1))
@@ -154,11 +155,13 @@ class SASRecRecommender(SequentialRecommender):
         x = self.embed(items, feedback, dwell, lengths)
         return self._add_positions(x, torch.arange(x.shape[1], device=x.device))
 
-    def _causal_layers(self, x: torch.Tensor):
+    def _causal_layers(self, x: torch.Tensor, attend: dict | None = None):
         """Each layer of the eval-mode causal pass over positioned inputs ``x``, in turn:
         ``(level, query, keys, values, output)``, the output being the next layer's input.
-        Causal: a position <= lengths[b] never sees the padding after it."""
-        attend = self._causal_attend(x.shape[1], x.device)
+        Causal: a position <= lengths[b] never sees the padding after it. ``attend``:
+        the pass's mask arguments (:meth:`_causal_attend`), when the caller has them."""
+        if attend is None:
+            attend = self._causal_attend(x.shape[1], x.device)
         for level in range(self.config.n_layers):
             query, keys, values = self._qkv(level, x)
             x = self._attend(level, x, query, keys, values, attend)

@@ -16,6 +16,7 @@ from simulator.adapter_specs import (
     build_named,
     build_real_adapter,
     data_context,
+    measured_specs,
     named_specs,
     split_named,
     world_context,
@@ -132,6 +133,12 @@ def test_named_specs_measure_under_the_given_name(small_world):
     assert list(models) == ["blind", "random"]
     assert specs == {"blind": "popularity", "random": "random"}
     assert isinstance(models["blind"], PopularityAdapter)
+    # --adapter-arg keys on the spec, so the measured list drops the names.
+    assert measured_specs(["blind=popularity", "random"], ["runs/m"]) == [
+        "popularity",
+        "random",
+        "checkpoint:runs/m",
+    ]
 
 
 def test_itemknn_does_not_depend_on_the_population_size():
